@@ -1,0 +1,130 @@
+package molotov
+
+import (
+	"bytes"
+	"net/http"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/dump"
+)
+
+// newLogger returns cfg.Logger, or a console logger writing through the
+// run's console: warnings and errors always, failures with Verbose >= 1.
+func newLogger(cfg Runner, c *console.Console) *zap.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	if cfg.Quiet {
+		return zap.NewNop()
+	}
+	ec := zap.NewDevelopmentEncoderConfig()
+	ec.TimeKey = ""
+	ec.CallerKey = ""
+	ec.StacktraceKey = ""
+	level := zapcore.WarnLevel
+	if cfg.Verbose >= 1 {
+		level = zapcore.DebugLevel
+	}
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(ec), zapcore.AddSync(c), level)
+	return zap.New(core)
+}
+
+// startConsole draws the live line until the returned func is called.
+func (rs *runState) startConsole() func() {
+	if rs.cfg.Quiet {
+		return func() {}
+	}
+	every := rs.cfg.ConsoleUpdate
+	if every == 0 {
+		every = 5 * time.Second
+		if console.IsTerminal(rs.cfg.Output) {
+			every = 200 * time.Millisecond
+		}
+	}
+	return rs.console.Live(every, rs.liveLine)
+}
+
+func (rs *runState) liveLine() string {
+	ok, failed := rs.stats.ok.Load(), rs.stats.failed.Load()
+	elapsed := time.Since(rs.start)
+	if rs.elapsed > 0 {
+		elapsed = rs.elapsed
+	}
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(ok+failed) / s
+	}
+	return console.LiveLine(ok, failed, int(rs.stats.active.Load()), elapsed, rate)
+}
+
+// dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.
+func (rs *runState) dumpRequest(req *http.Request) {
+	var b bytes.Buffer
+	if err := dump.Request(&b, req, dump.Limit); err != nil {
+		b.WriteString("[dump failed: " + err.Error() + "]\n")
+	}
+	rs.printDump(b.String())
+}
+
+func (rs *runState) dumpResponse(resp *http.Response) {
+	var b bytes.Buffer
+	if err := dump.Response(&b, resp, dump.Limit); err != nil {
+		b.WriteString("[dump failed: " + err.Error() + "]\n")
+	}
+	rs.printDump(b.String())
+}
+
+func (rs *runState) printDump(s string) {
+	if rs.cfg.Logger != nil {
+		rs.logger.Debug("http dump", zap.String("dump", s))
+		return
+	}
+	rs.console.Println(string(bytes.TrimRight([]byte(s), "\n")))
+}
+
+// summaryOf converts a Result for the console's summary table.
+func summaryOf(res *Result) console.Summary {
+	secs := res.Elapsed.Seconds()
+	rate := func(n int64) float64 {
+		if secs <= 0 {
+			return 0
+		}
+		return float64(n) / secs
+	}
+	s := console.Summary{
+		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
+		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
+	}
+	for _, name := range sortedKeys(res.Scenarios) {
+		sc := res.Scenarios[name]
+		s.Scenarios = append(s.Scenarios, console.ScenarioRow{
+			Name: name, OK: sc.OK, Failed: sc.Failed, Rate: rate(sc.OK + sc.Failed),
+			P50: sc.Latency.P50, P90: sc.Latency.P90, P99: sc.Latency.P99, Max: sc.Latency.Max,
+		})
+	}
+	for _, name := range sortedKeys(res.Requests) {
+		r := res.Requests[name]
+		s.Requests = append(s.Requests, console.RequestRow{
+			Name: name, Count: r.Count, Errors: r.Errors, Rate: rate(r.Count),
+			P50: r.Latency.P50, P90: r.Latency.P90, P99: r.Latency.P99, Max: r.Latency.Max, Status: r.Status,
+		})
+	}
+	for _, e := range res.Errors {
+		s.Errors = append(s.Errors, console.ErrorRow{Error: e.Error, Count: e.Count})
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,186 @@
+package molotov
+
+import (
+	"context"
+	"fmt"
+)
+
+// Fixtures run around scenarios, in this order (Molotov's order):
+//
+//	GlobalSetup                                   once, before any worker starts
+//	  per worker: Setup → SetupSession → scenario runs → TeardownSession → Teardown
+//	GlobalTeardown                                once, after every worker ended
+//
+// Each kind may be registered once per registry; a second registration panics.
+type fixtures struct {
+	globalSetup     func(ctx context.Context, r *Runner) error
+	setup           func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error)
+	setupSession    func(ctx context.Context, s *Session) error
+	teardownSession func(ctx context.Context, s *Session) error
+	teardown        func(ctx context.Context, worker int)
+	globalTeardown  func(ctx context.Context)
+}
+
+// setFixture stores a fixture under the registry's lock; set reports
+// whether the slot was already taken.
+func (r *Registry) setFixture(kind string, isNil bool, set func(f *fixtures) (taken bool)) {
+	if isNil {
+		panic(fmt.Sprintf("molotov: %s with a nil func", kind))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if set(&r.fixtures) {
+		panic(fmt.Sprintf("molotov: %s registered twice; a registry has one %s", kind, kind))
+	}
+}
+
+// GlobalSetup registers fn to run once before any worker starts (Molotov's
+// global_setup). The *Runner is a copy with flags applied: read it to learn
+// the run's options; changes have no effect. An error aborts the run: no
+// worker starts, GlobalTeardown does not run, and Run returns the error.
+func (r *Registry) GlobalSetup(fn func(ctx context.Context, r *Runner) error) {
+	r.setFixture("GlobalSetup", fn == nil, func(f *fixtures) bool {
+		if f.globalSetup != nil {
+			return true
+		}
+		f.globalSetup = fn
+		return false
+	})
+}
+
+// Setup registers fn to run once per worker before its session exists
+// (Molotov's setup). The returned *SessionConfig (nil is fine) shapes the
+// worker's session: base URL, headers, timeout, transport. An error stops
+// that worker only; it is counted in Result.SetupFailed and its Teardown
+// still runs.
+func (r *Registry) Setup(fn func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error)) {
+	r.setFixture("Setup", fn == nil, func(f *fixtures) bool {
+		if f.setup != nil {
+			return true
+		}
+		f.setup = fn
+		return false
+	})
+}
+
+// SetupSession registers fn to run once per worker right after its session
+// is created (Molotov's setup_session), for example to log in. An error
+// stops that worker and is counted in Result.SetupFailed.
+func (r *Registry) SetupSession(fn func(ctx context.Context, s *Session) error) {
+	r.setFixture("SetupSession", fn == nil, func(f *fixtures) bool {
+		if f.setupSession != nil {
+			return true
+		}
+		f.setupSession = fn
+		return false
+	})
+}
+
+// TeardownSession registers fn to run once per worker before its session
+// closes (Molotov's teardown_session), even after failures or a
+// cancellation; its context is not cancelled by the run's stop. Errors are
+// logged and never stop the teardown.
+func (r *Registry) TeardownSession(fn func(ctx context.Context, s *Session) error) {
+	r.setFixture("TeardownSession", fn == nil, func(f *fixtures) bool {
+		if f.teardownSession != nil {
+			return true
+		}
+		f.teardownSession = fn
+		return false
+	})
+}
+
+// Teardown registers fn to run once per worker after its session closed
+// (Molotov's teardown), even after a failed Setup, failures or a
+// cancellation.
+func (r *Registry) Teardown(fn func(ctx context.Context, worker int)) {
+	r.setFixture("Teardown", fn == nil, func(f *fixtures) bool {
+		if f.teardown != nil {
+			return true
+		}
+		f.teardown = fn
+		return false
+	})
+}
+
+// GlobalTeardown registers fn to run once after every worker ended
+// (Molotov's global_teardown), even after failures or a cancellation. It
+// does not run when GlobalSetup failed.
+func (r *Registry) GlobalTeardown(fn func(ctx context.Context)) {
+	r.setFixture("GlobalTeardown", fn == nil, func(f *fixtures) bool {
+		if f.globalTeardown != nil {
+			return true
+		}
+		f.globalTeardown = fn
+		return false
+	})
+}
+
+// OnEvent registers an event handler (Molotov's events). Several handlers
+// may be registered; each event goes to every handler in registration
+// order, synchronously, on the goroutine where it happened (usually the
+// worker's): a slow handler slows the load. With no handler registered no
+// event is built.
+func (r *Registry) OnEvent(fn func(Event)) {
+	if fn == nil {
+		panic("molotov: OnEvent with a nil func")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers = append(r.handlers, fn)
+}
+
+// GlobalSetup registers a GlobalSetup fixture on DefaultRegistry.
+func GlobalSetup(fn func(ctx context.Context, r *Runner) error) { DefaultRegistry.GlobalSetup(fn) }
+
+// Setup registers a Setup fixture on DefaultRegistry.
+func Setup(fn func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error)) {
+	DefaultRegistry.Setup(fn)
+}
+
+// SetupSession registers a SetupSession fixture on DefaultRegistry.
+func SetupSession(fn func(ctx context.Context, s *Session) error) { DefaultRegistry.SetupSession(fn) }
+
+// TeardownSession registers a TeardownSession fixture on DefaultRegistry.
+func TeardownSession(fn func(ctx context.Context, s *Session) error) {
+	DefaultRegistry.TeardownSession(fn)
+}
+
+// Teardown registers a Teardown fixture on DefaultRegistry.
+func Teardown(fn func(ctx context.Context, worker int)) { DefaultRegistry.Teardown(fn) }
+
+// GlobalTeardown registers a GlobalTeardown fixture on DefaultRegistry.
+func GlobalTeardown(fn func(ctx context.Context)) { DefaultRegistry.GlobalTeardown(fn) }
+
+// OnEvent registers an event handler on DefaultRegistry.
+func OnEvent(fn func(Event)) { DefaultRegistry.OnEvent(fn) }
+
+// FixtureError reports a fixture that failed or panicked, with the
+// fixture's name and, for per-worker fixtures, the worker number.
+type FixtureError struct {
+	Fixture string // "GlobalSetup", "Setup", "SetupSession", "TeardownSession"...
+	Worker  int    // -1 for global fixtures
+	Err     error
+}
+
+func (e *FixtureError) Error() string {
+	if e.Worker < 0 {
+		return fmt.Sprintf("molotov: %s failed: %v", e.Fixture, e.Err)
+	}
+	return fmt.Sprintf("molotov: %s failed on worker %d: %v", e.Fixture, e.Worker, e.Err)
+}
+
+func (e *FixtureError) Unwrap() error { return e.Err }
+
+// callFixture runs fn, turning a panic into an error that carries the stack.
+func callFixture(name string, worker int, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &FixtureError{Fixture: name, Worker: worker, Err: newPanicError(p)}
+		}
+	}()
+	if e := fn(); e != nil {
+		return &FixtureError{Fixture: name, Worker: worker, Err: e}
+	}
+	return nil
+}

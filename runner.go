@@ -1,0 +1,753 @@
+package molotov
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metrics "github.com/rcrowley/go-metrics"
+	"go.uber.org/zap"
+
+	"github.com/molotov-go/molotov/internal/console"
+)
+
+// Runner runs the scenarios of a registry with a number of workers. Its
+// zero value runs one worker over DefaultRegistry until the context is
+// cancelled; set Duration or MaxRuns to bound it. Every field maps to a
+// Molotov option and to a -molotov.* flag read by [Runner.Test].
+//
+// A Runner is not changed by running it and may be run again.
+type Runner struct {
+	Registry         *Registry        // nil: DefaultRegistry
+	BaseURL          string           // prefix of the paths that scenarios request; empty when they use absolute URLs
+	Workers          int              // zero: 1 (Molotov -w)
+	Duration         time.Duration    // zero: until MaxRuns, SingleRun or cancellation (Molotov -d)
+	MaxRuns          int              // scenario runs per worker; zero: no limit (Molotov -r)
+	RampUp           time.Duration    // worker i starts after i×RampUp/Workers (Molotov --ramp-up)
+	Delay            time.Duration    // pause after every step of a worker (Molotov --delay)
+	ExitOnFailure    bool             // stop at the first failure (Molotov -x)
+	MaxFailures      int              // N>0: stop at N failures, and Test fails; zero: never stop for failures (Molotov -f)
+	SingleMode       string           // run only this scenario (Molotov -s)
+	SingleRun        bool             // each worker runs every scenario once, in name order (Molotov --single-run)
+	Sizing           bool             // add workers until the failure ratio passes SizingTolerance (Molotov --sizing)
+	SizingTolerance  float64          // percent of failures per success over the last minute; zero: 5
+	ForceShutdown    bool             // at a stop, cancel runs in flight at once (Molotov --force-shutdown)
+	RequestTimeout   time.Duration    // bounds a whole request, headers and body; zero: 30s
+	MaxResponseBytes int64            // bodies beyond it fail with a clear error; zero: 64 MiB
+	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
+	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
+	Quiet            bool             // print nothing
+	Verbose          int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
+	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
+	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
+	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
+
+	summaryOff bool // set by Test, which logs the summary itself
+}
+
+// Defaults applied to zero fields.
+const (
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultMaxResponseBytes = 64 << 20
+	DefaultSizingTolerance  = 5.0
+	sizingWorkers           = 500             // Molotov's --sizing default for -w
+	sizingRampUp            = 5 * time.Minute // Molotov's --sizing default for --ramp-up
+)
+
+// ConfigError reports a Runner option that cannot work, naming the field
+// and how to fix it. Run returns it before anything starts.
+type ConfigError struct {
+	Field string // "Workers", "SingleMode", ... or "Registry"
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	return "molotov: bad configuration: " + e.Field + ": " + e.Msg
+}
+
+func configErr(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// PanicError is the failure recorded when a scenario or a fixture panics.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+func newPanicError(v any) *PanicError {
+	buf := make([]byte, 16<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	return &PanicError{Value: v, Stack: buf}
+}
+
+// withDefaults returns a copy with zero fields set to their defaults.
+func (r *Runner) withDefaults() Runner {
+	c := *r
+	if c.Registry == nil {
+		c.Registry = DefaultRegistry
+	}
+	if c.Sizing {
+		if c.Workers == 0 {
+			c.Workers = sizingWorkers
+		}
+		if c.RampUp == 0 {
+			c.RampUp = sizingRampUp
+		}
+	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	if c.SizingTolerance == 0 {
+		c.SizingTolerance = DefaultSizingTolerance
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.Output == nil {
+		c.Output = os.Stdout
+	}
+	return c
+}
+
+// validate checks a defaulted copy against the registry's scenarios.
+func (c *Runner) validate(snap *registrySnapshot) error {
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"Workers", int64(c.Workers)}, {"Duration", int64(c.Duration)}, {"MaxRuns", int64(c.MaxRuns)},
+		{"RampUp", int64(c.RampUp)}, {"Delay", int64(c.Delay)}, {"MaxFailures", int64(c.MaxFailures)},
+		{"RequestTimeout", int64(c.RequestTimeout)}, {"MaxResponseBytes", c.MaxResponseBytes},
+		{"ConsoleUpdate", int64(c.ConsoleUpdate)}, {"Verbose", int64(c.Verbose)},
+	} {
+		if f.v < 0 {
+			return configErr(f.name, "is negative (%d); use zero for the default or a positive value", f.v)
+		}
+	}
+	if c.SizingTolerance < 0 || math.IsNaN(c.SizingTolerance) {
+		return configErr("SizingTolerance", "is %v; use a percentage > 0 (zero means 5)", c.SizingTolerance)
+	}
+	if len(snap.scenarios) == 0 {
+		return configErr("Registry", "no scenario registered; register one with molotov.Scenario (or Registry.Scenario and set Runner.Registry)")
+	}
+	if c.SingleMode != "" {
+		if _, ok := snap.byName[c.SingleMode]; !ok {
+			return configErr("SingleMode", "unknown scenario %q; registered scenarios: %s", c.SingleMode, strings.Join(scenarioNames(snap), ", "))
+		}
+		if c.SingleRun {
+			return configErr("SingleMode", "cannot be combined with SingleRun; use one or the other")
+		}
+	}
+	if c.SingleMode == "" && !c.SingleRun && snap.picker == nil && snap.totalWeight == 0 {
+		return configErr("Registry", "every scenario has weight 0, so none can be picked; give one a positive weight, or use SingleMode or SingleRun")
+	}
+	if c.Quiet && c.Verbose > 0 {
+		return configErr("Verbose", "Quiet and Verbose exclude each other; set only one")
+	}
+	if c.BaseURL != "" {
+		if err := checkBaseURL(c.BaseURL); err != nil {
+			return configErr("BaseURL", "%v", err)
+		}
+	}
+	return nil
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q does not parse: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q needs an http:// or https:// scheme, for example http://127.0.0.1:8080", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q has no host, for example http://127.0.0.1:8080", s)
+	}
+	return nil
+}
+
+func scenarioNames(snap *registrySnapshot) []string {
+	names := make([]string, len(snap.scenarios))
+	for i, s := range snap.scenarios {
+		names[i] = s.name
+	}
+	return names
+}
+
+// Run runs the load test and blocks until it ends: when Duration elapsed,
+// every worker did MaxRuns (or SingleRun) runs, a failure condition was
+// met, sizing concluded, or ctx was cancelled. Teardowns always run.
+//
+// Run returns an error for a bad configuration (a *ConfigError) and for a
+// failing GlobalSetup (a *FixtureError), and then no worker starts.
+// Scenario failures, an unreachable target among them, are counted in the
+// Result, not returned. Run never handles signals; cancel ctx instead.
+func (r *Runner) Run(ctx context.Context) (*Result, error) {
+	run, err := r.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return run.Wait()
+}
+
+// Run is a load test running in the background, started by
+// [Runner.Start]: for a load phase inside an integration test.
+type Run struct {
+	rs   *runState
+	done chan struct{}
+	res  *Result
+}
+
+// Start validates the options, runs GlobalSetup and starts the workers in
+// the background. It returns the same errors as Run, before any worker
+// starts. Call Wait to collect the Result; cancelling ctx cancels the run.
+func (r *Runner) Start(ctx context.Context) (*Run, error) {
+	cfg := r.withDefaults()
+	snap := cfg.Registry.snapshot()
+	if err := cfg.validate(&snap); err != nil {
+		return nil, err
+	}
+	rs := newRunState(ctx, cfg, snap)
+	if fx := snap.fixtures.globalSetup; fx != nil {
+		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
+		if err != nil {
+			rs.cancel()
+			return nil, err
+		}
+	}
+	run := &Run{rs: rs, done: make(chan struct{})}
+	go func() {
+		defer close(run.done)
+		run.res = rs.run()
+	}()
+	return run, nil
+}
+
+// Snapshot returns the figures measured so far; safe to call at any time.
+func (r *Run) Snapshot() *Result {
+	select {
+	case <-r.done:
+		return r.res
+	default:
+	}
+	return r.rs.result()
+}
+
+// Stop stops starting new scenario runs, as when Duration is reached. Runs
+// in flight finish (or are cancelled with ForceShutdown). It returns at
+// once; call Wait for the Result.
+func (r *Run) Stop() { r.rs.stop(StopStopped) }
+
+// Wait blocks until the run ended and returns its Result.
+func (r *Run) Wait() (*Result, error) {
+	<-r.done
+	return r.res, nil
+}
+
+// runState is one run: options, registry snapshot, live figures and the
+// stop controller.
+type runState struct {
+	cfg         Runner
+	snap        registrySnapshot
+	stats       *runStats
+	logger      *zap.Logger
+	console     *console.Console
+	metrics     metrics.Registry
+	hasHandlers bool
+	cumWeights  []int // cumulative weights in name order, for picking
+	seed        uint64
+
+	ctx    context.Context // cancelled at a cancel, or at a stop with ForceShutdown
+	cancel context.CancelFunc
+	parent context.Context // the caller's ctx, for teardown contexts
+
+	stopMu     sync.Mutex
+	stopReason StopReason
+	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
+
+	iteration atomic.Int64
+	sizing    *sizer
+	start     time.Time
+	elapsed   time.Duration
+	wg        sync.WaitGroup
+}
+
+func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
+	rctx, cancel := context.WithCancel(ctx)
+	rs := &runState{
+		cfg: cfg, snap: snap, stats: newRunStats(snap.scenarios),
+		ctx: rctx, cancel: cancel, parent: ctx, stopCh: make(chan struct{}),
+		hasHandlers: len(snap.handlers) > 0,
+	}
+	rs.seed = uint64(cfg.Seed)
+	if rs.seed == 0 {
+		rs.seed = rand.Uint64()
+	}
+	sum := 0
+	for _, s := range snap.scenarios {
+		sum += s.weight
+		rs.cumWeights = append(rs.cumWeights, sum)
+	}
+	terminal := console.IsTerminal(cfg.Output)
+	out := cfg.Output
+	if cfg.Quiet {
+		out = io.Discard
+	}
+	rs.console = console.New(out, terminal)
+	rs.logger = newLogger(cfg, rs.console)
+	rs.metrics = cfg.Metrics
+	if rs.metrics == nil {
+		rs.metrics = metrics.NewRegistry()
+	}
+	rs.stats.onOther = func() {
+		rs.logger.Warn("more than 1000 distinct request names; further names are counted under \"other\": name requests with molotov.WithRequestName")
+	}
+	if cfg.Sizing {
+		rs.sizing = &sizer{tolerance: cfg.SizingTolerance}
+	}
+	return rs
+}
+
+// stop closes the gate for new scenario runs, recording the first reason.
+// With ForceShutdown it also cancels the runs in flight.
+func (rs *runState) stop(reason StopReason) {
+	rs.stopMu.Lock()
+	defer rs.stopMu.Unlock()
+	if rs.stopReason != "" {
+		return
+	}
+	rs.stopReason = reason
+	close(rs.stopCh)
+	if rs.cfg.ForceShutdown {
+		rs.cancel()
+	}
+}
+
+func (rs *runState) stopping() bool {
+	select {
+	case <-rs.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (rs *runState) reason() StopReason {
+	rs.stopMu.Lock()
+	defer rs.stopMu.Unlock()
+	return rs.stopReason
+}
+
+// run drives the whole run after GlobalSetup and returns its Result.
+func (rs *runState) run() *Result {
+	cfg := &rs.cfg
+	defer rs.cancel()
+	rs.registerMetrics()
+	rs.start = time.Now()
+
+	// A cancel of the caller's ctx is a stop too, with its own reason.
+	go func() {
+		select {
+		case <-rs.ctx.Done():
+			if rs.parent.Err() != nil {
+				rs.stop(StopCancelled)
+			}
+		case <-rs.stopCh:
+		}
+	}()
+	if cfg.Duration > 0 {
+		t := time.AfterFunc(cfg.Duration, func() { rs.stop(StopDuration) })
+		defer t.Stop()
+	}
+	stopLive := rs.startConsole()
+	stopEvents := rs.startWorkerEvents()
+
+	allDone := make(chan struct{})
+	for i := 0; i < cfg.Workers; i++ {
+		var delay time.Duration
+		if cfg.RampUp > 0 {
+			delay = time.Duration(int64(cfg.RampUp) * int64(i) / int64(cfg.Workers))
+		}
+		rs.wg.Add(1)
+		go rs.worker(i, delay)
+	}
+	go func() { rs.wg.Wait(); close(allDone) }()
+	<-allDone
+	rs.elapsed = time.Since(rs.start)
+
+	// Every worker ended by itself: MaxRuns, SingleRun, or all setups failed.
+	if rs.reason() == "" {
+		switch {
+		case rs.stats.setupFailed.Load() == int64(cfg.Workers):
+			rs.stop(StopSetupFailed)
+		case cfg.SingleRun:
+			rs.stop(StopSingleRun)
+		default:
+			rs.stop(StopMaxRuns)
+		}
+	}
+	stopEvents()
+	stopLive()
+
+	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
+		ctx, cancel := rs.teardownContext()
+		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
+		cancel()
+		if err != nil {
+			rs.logger.Error("fixture failed", zap.Error(err))
+		}
+	}
+	res := rs.result()
+	if !cfg.Quiet && !cfg.summaryOff {
+		console.WriteSummary(rs.console, summaryOf(res))
+	}
+	return res
+}
+
+func (rs *runState) result() *Result {
+	res := rs.stats.result()
+	res.StopReason = rs.reason()
+	if rs.elapsed > 0 {
+		res.Elapsed = rs.elapsed
+	} else if !rs.start.IsZero() {
+		res.Elapsed = time.Since(rs.start)
+	}
+	if rs.sizing != nil {
+		if w, ratio, ok := rs.sizing.reached(); ok {
+			res.MaxWorkers = w
+			res.SizingRatio = ratio
+		}
+	}
+	return res
+}
+
+// teardownContext returns a context that the run's stop does not cancel,
+// bounded so a stuck teardown cannot hold the run forever.
+func (rs *runState) teardownContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(rs.parent), rs.cfg.RequestTimeout)
+}
+
+// sleep waits d, or less when the run stops. It reports whether the full
+// delay passed.
+func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	select {
+	case <-(*t).C:
+		return true
+	case <-rs.stopCh:
+		(*t).Stop()
+		return false
+	case <-rs.ctx.Done():
+		(*t).Stop()
+		return false
+	}
+}
+
+// worker is one worker goroutine: setup, session, the loop of scenario
+// runs, teardown.
+func (rs *runState) worker(id int, delay time.Duration) {
+	defer rs.wg.Done()
+	var timer *time.Timer
+	if !rs.sleep(&timer, delay) || rs.stopping() {
+		return // stopped during ramp-up: this worker never started
+	}
+	n := rs.stats.active.Add(1)
+	for {
+		m := rs.stats.maxActive.Load()
+		if n <= m || rs.stats.maxActive.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	defer rs.stats.active.Add(-1)
+	fx := &rs.snap.fixtures
+	if fx.teardown != nil {
+		defer func() {
+			ctx, cancel := rs.teardownContext()
+			defer cancel()
+			if err := callFixture("Teardown", id, func() error { fx.teardown(ctx, id); return nil }); err != nil {
+				rs.logger.Error("fixture failed", zap.Error(err))
+			}
+		}()
+	}
+	var sc *SessionConfig
+	if fx.setup != nil {
+		err := callFixture("Setup", id, func() error {
+			c := rs.cfg
+			var err error
+			sc, err = fx.setup(rs.ctx, id, &c)
+			return err
+		})
+		if err != nil {
+			rs.setupFailed(err)
+			return
+		}
+	}
+	s, err := newSession(rs, id, sc)
+	if err != nil {
+		rs.setupFailed(&FixtureError{Fixture: "Setup", Worker: id, Err: err})
+		return
+	}
+	defer s.close()
+	if fx.teardownSession != nil {
+		defer func() {
+			ctx, cancel := rs.teardownContext()
+			defer cancel()
+			if err := callFixture("TeardownSession", id, func() error { return fx.teardownSession(ctx, s) }); err != nil {
+				rs.logger.Error("fixture failed", zap.Error(err))
+			}
+			s.endScenario()
+		}()
+	}
+	if fx.setupSession != nil {
+		err := callFixture("SetupSession", id, func() error { return fx.setupSession(rs.ctx, s) })
+		s.endScenario()
+		if err != nil {
+			rs.setupFailed(err)
+			return
+		}
+	}
+	rs.loop(s, &timer)
+}
+
+func (rs *runState) setupFailed(err error) {
+	rs.stats.setupFailed.Add(1)
+	rs.stats.errs.add(err)
+	rs.logger.Error("fixture failed", zap.Error(err))
+}
+
+// loop runs scenarios until the run stops or the worker is done.
+func (rs *runState) loop(s *Session, timer **time.Timer) {
+	cfg := &rs.cfg
+	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
+	for step := 1; ; step++ {
+		if rs.stopping() || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
+			return
+		}
+		var sc *scenario
+		var pickErr error
+		switch {
+		case cfg.SingleRun:
+			if step > len(rs.snap.scenarios) {
+				return
+			}
+			sc = rs.snap.scenarios[step-1]
+		case cfg.SingleMode != "":
+			sc = rs.snap.byName[cfg.SingleMode]
+		case rs.snap.picker != nil:
+			sc, pickErr = rs.pickWith(s.Worker, step)
+		default:
+			sc = rs.pick(rng)
+		}
+		s.step = step
+		s.iter = rs.iteration.Add(1)
+		rs.stats.started.Add(1)
+		ok := rs.runScenario(s, sc, pickErr)
+		d := cfg.Delay
+		if ok && sc != nil {
+			d += sc.delay
+		}
+		rs.sleep(timer, d)
+	}
+}
+
+func (rs *runState) pick(rng *rand.Rand) *scenario {
+	x := rng.IntN(rs.snap.totalWeight)
+	i := sort.SearchInts(rs.cumWeights, x+1)
+	return rs.snap.scenarios[i]
+}
+
+// pickWith asks the user's picker; a panic or an unknown name is a
+// failure of that step.
+func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("molotov: ScenarioPicker panicked: %w", newPanicError(p))
+		}
+	}()
+	name := rs.snap.picker(worker, step)
+	if sc, ok := rs.snap.byName[name]; ok {
+		return sc, nil
+	}
+	return nil, fmt.Errorf("molotov: ScenarioPicker returned unknown scenario %q (worker %d, step %d); return one of: %s",
+		name, worker, step, strings.Join(scenarioNames(&rs.snap), ", "))
+}
+
+// runScenario runs one scenario and records it; it reports success.
+func (rs *runState) runScenario(s *Session, sc *scenario, pickErr error) bool {
+	name := ""
+	var err error
+	var d time.Duration
+	if pickErr != nil {
+		err = pickErr
+	} else {
+		name = sc.name
+		s.scenario.Store(sc)
+		if rs.hasHandlers {
+			rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: name})
+		}
+		start := time.Now()
+		err = callScenario(rs.ctx, sc.fn, s)
+		d = time.Since(start)
+		s.endScenario()
+		st := rs.stats.scenarios[sc.index]
+		st.lat.Record(d)
+		if err != nil {
+			st.failed.Add(1)
+		} else {
+			st.ok.Add(1)
+		}
+	}
+	if err == nil {
+		rs.stats.ok.Add(1)
+		if rs.hasHandlers {
+			rs.emit(Event{Kind: ScenarioSuccess, Time: time.Now(), Worker: s.Worker, Scenario: name})
+		}
+		rs.observeSizing(false)
+		return true
+	}
+	failed := rs.stats.failed.Add(1)
+	rs.stats.errs.add(err)
+	if rs.hasHandlers {
+		rs.emit(Event{Kind: ScenarioFailure, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})
+	}
+	if rs.cfg.Verbose >= 1 {
+		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.Error(err)}
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			fields = append(fields, zap.ByteString("stack", pe.Stack))
+		}
+		rs.logger.Info("scenario failed", fields...)
+	}
+	switch {
+	case rs.cfg.ExitOnFailure:
+		rs.stop(StopFailure)
+	case rs.cfg.MaxFailures > 0 && failed >= int64(rs.cfg.MaxFailures):
+		rs.stop(StopMaxFailures)
+	}
+	rs.observeSizing(true)
+	return false
+}
+
+// callScenario runs fn, turning a panic into a *PanicError.
+func callScenario(ctx context.Context, fn ScenarioFunc, s *Session) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = newPanicError(p)
+		}
+	}()
+	return fn(ctx, s)
+}
+
+// emit sends ev to every handler; a panicking handler is logged, never
+// fatal.
+func (rs *runState) emit(ev Event) {
+	for _, h := range rs.snap.handlers {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					rs.logger.Error("event handler panicked", zap.Stringer("event", ev.Kind), zap.Any("panic", p))
+				}
+			}()
+			h(ev)
+		}()
+	}
+}
+
+// startWorkerEvents emits CurrentWorkers every second while handlers
+// listen. The returned func stops it and waits for its goroutine.
+func (rs *runState) startWorkerEvents() func() {
+	if !rs.hasHandlers {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-t.C:
+				rs.emit(Event{Kind: CurrentWorkers, Time: now, Worker: -1, Workers: int(rs.stats.active.Load())})
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// sizer implements Molotov's sizing: over a one-minute window, once at
+// least 100 runs are in, a ratio FAILED/OK×100 above the tolerance stops
+// the run and records the worker count reached.
+type sizer struct {
+	tolerance float64
+
+	mu          sync.Mutex
+	windowStart time.Time
+	ok, failed  int64
+	done        bool
+	workers     int
+	ratio       float64
+}
+
+func (rs *runState) observeSizing(failed bool) {
+	z := rs.sizing
+	if z == nil {
+		return
+	}
+	z.mu.Lock()
+	now := time.Now()
+	if z.windowStart.IsZero() || now.Sub(z.windowStart) > time.Minute {
+		z.windowStart, z.ok, z.failed = now, 0, 0
+	}
+	if failed {
+		z.failed++
+	} else {
+		z.ok++
+	}
+	hit := false
+	if !z.done && z.ok+z.failed >= 100 {
+		ratio := float64(z.failed) * 100 // Molotov divides by zero here; count OK as 1
+		if z.ok > 0 {
+			ratio = float64(z.failed) / float64(z.ok) * 100
+		}
+		if ratio > z.tolerance {
+			z.done, z.workers, z.ratio, hit = true, int(rs.stats.active.Load()), ratio, true
+		}
+	}
+	z.mu.Unlock()
+	if hit {
+		rs.stop(StopSizing)
+	}
+}
+
+func (z *sizer) reached() (workers int, ratio float64, ok bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.workers, z.ratio, z.done
+}

@@ -1,0 +1,534 @@
+package molotov
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	metrics "github.com/rcrowley/go-metrics"
+	"go.uber.org/zap"
+)
+
+// SessionConfig shapes one worker's session. Setup returns it; nil means
+// the defaults.
+type SessionConfig struct {
+	BaseURL            string                // overrides Runner.BaseURL for this worker
+	Header             http.Header           // sent with every request of the session (unless the request sets it)
+	Timeout            time.Duration         // bounds each whole request, body included; zero: Runner.RequestTimeout
+	ConfigureTransport func(*http.Transport) // TLS, proxies, limits on the worker's own transport
+	Transport          http.RoundTripper     // replaces the transport; still wrapped so requests are measured
+}
+
+// Session is one worker's HTTP session, like the aiohttp session that
+// Molotov hands its scenarios. A worker keeps the same session for all its
+// scenario runs, so cookies and keep-alive connections persist.
+//
+// Session's methods are safe for concurrent use: a scenario may fan out
+// over s.Client from several goroutines. Never call t.FailNow (or testify's
+// require) inside a scenario: return an error instead.
+type Session struct {
+	// Worker is the worker's number, from 0 (Molotov's worker_id).
+	Worker int
+	// Client is the worker's own client: its own transport (connection
+	// pool) and cookie jar. Every request made through it is measured and
+	// emits events, whoever makes it.
+	Client *http.Client
+
+	rs       *runState
+	base     string // base URL without trailing slash; "" when none
+	header   http.Header
+	logger   *zap.Logger
+	step     int
+	iter     int64
+	scenario atomic.Pointer[scenario] // the scenario running now, for events
+
+	mu     sync.Mutex
+	bodies []*trackedBody           // bodies handed out during the current scenario run
+	names  map[string]*requestStats // this session's cache of request stats by name
+	key    []byte                   // scratch for building "METHOD /path"
+	trans  *http.Transport          // the worker's own transport, closed when the session ends
+}
+
+// newSession builds the worker's session from its config.
+func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) {
+	if cfg == nil {
+		cfg = &SessionConfig{}
+	}
+	base := rs.cfg.BaseURL
+	if cfg.BaseURL != "" {
+		base = cfg.BaseURL
+		if err := checkBaseURL(base); err != nil {
+			return nil, fmt.Errorf("SessionConfig.BaseURL: %w", err)
+		}
+	}
+	s := &Session{
+		Worker: worker,
+		rs:     rs,
+		base:   strings.TrimRight(base, "/"),
+		header: cfg.Header,
+		logger: rs.logger.With(zap.Int("worker", worker)),
+		names:  make(map[string]*requestStats),
+	}
+	var rt http.RoundTripper = cfg.Transport
+	if rt == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 16
+		if cfg.ConfigureTransport != nil {
+			cfg.ConfigureTransport(tr)
+		}
+		s.trans = tr
+		rt = tr
+	}
+	jar, _ := cookiejar.New(nil) // cookiejar.New never fails with nil options
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = rs.cfg.RequestTimeout
+	}
+	// The timeout lives in the measuring transport, not in Client.Timeout:
+	// the client's own timer would wrap the body outside our tracking and
+	// start a goroutine per request.
+	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: jar}
+	return s, nil
+}
+
+// close releases the session's connections.
+func (s *Session) close() {
+	s.endScenario()
+	if s.trans != nil {
+		s.trans.CloseIdleConnections()
+	} else {
+		s.Client.CloseIdleConnections()
+	}
+}
+
+// Step returns the number of the current scenario run of this worker,
+// from 1 (Molotov's context step).
+func (s *Session) Step() int { return s.step }
+
+// Iteration returns a run-wide number of the current scenario run, unique
+// across workers, from 1: handy for unique test data.
+func (s *Session) Iteration() int64 { return s.iter }
+
+// Logger returns the run's logger with the worker's number attached.
+func (s *Session) Logger() *zap.Logger { return s.logger }
+
+// Printf prints a line on the run's console (Molotov's session.print).
+// Nothing is printed when the run is Quiet.
+func (s *Session) Printf(format string, args ...any) {
+	if s.rs.cfg.Quiet {
+		return
+	}
+	s.rs.console.Println(fmt.Sprintf("[W:%d] ", s.Worker) + fmt.Sprintf(format, args...))
+}
+
+// Metrics returns the run's go-metrics registry, for custom metrics
+// (Molotov's get_context(session).statsd).
+func (s *Session) Metrics() metrics.Registry { return s.rs.metrics }
+
+// URL resolves u against the session's base URL: an absolute URL is used
+// as is; a path is appended to the base URL's path
+// ("http://h/api/v1" + "/items" → "http://h/api/v1/items").
+func (s *Session) URL(u string) string {
+	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || s.base == "" {
+		return u
+	}
+	if u == "" || u[0] != '/' {
+		return s.base + "/" + u
+	}
+	return s.base + u
+}
+
+// Get sends a GET request to url (see [Session.URL]).
+func (s *Session) Get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(url), nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.Client.Do(req)
+}
+
+// Post sends a POST request with the given content type and body.
+func (s *Session) Post(ctx context.Context, url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(url), body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return s.Client.Do(req)
+}
+
+// Do sends req through the session's client. A request whose URL has no
+// host is resolved against the session's base URL.
+func (s *Session) Do(req *http.Request) (*http.Response, error) {
+	if req.URL != nil && req.URL.Host == "" && s.base != "" {
+		u, err := url.Parse(s.URL(req.URL.String()))
+		if err != nil {
+			return nil, err
+		}
+		req.URL = u
+		req.Host = ""
+	}
+	return s.Client.Do(req)
+}
+
+// GetJSON sends a GET request and decodes a 2xx JSON response into out
+// (unless out is nil). Any other status is a *StatusError.
+func (s *Session) GetJSON(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(url), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	return s.doJSON(req, out)
+}
+
+// PostJSON sends in encoded as JSON and decodes a 2xx JSON response into
+// out (unless out is nil). Any other status is a *StatusError.
+func (s *Session) PostJSON(ctx context.Context, url string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("molotov: PostJSON %s: encoding the request body: %w", url, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(url), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return s.doJSON(req, out)
+}
+
+func (s *Session) doJSON(req *http.Request, out any) error {
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := ExpectStatus(resp); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("molotov: %s %s: decoding the JSON response: %w", req.Method, req.URL.Redacted(), err)
+	}
+	return nil
+}
+
+// Measure times fn, work that is not HTTP (a gRPC call, a database query),
+// and records it under the request name name, as a request: its latency,
+// and an error when fn returns one. It returns fn's error.
+func (s *Session) Measure(name string, fn func() error) error {
+	st := s.rs.stats.request(name)
+	start := time.Now()
+	err := fn()
+	st.record(time.Since(start), 0, err != nil)
+	return err
+}
+
+// ExpectStatus returns nil when resp's status is one of codes (any 2xx
+// when codes is empty), and a *StatusError naming what came and what was
+// wanted otherwise.
+func ExpectStatus(resp *http.Response, codes ...int) error {
+	if resp == nil {
+		return &StatusError{Want: codes}
+	}
+	if len(codes) == 0 {
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return nil
+		}
+	} else {
+		for _, c := range codes {
+			if resp.StatusCode == c {
+				return nil
+			}
+		}
+	}
+	e := &StatusError{Got: resp.StatusCode, Want: codes}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		if resp.Request.URL != nil {
+			e.URL = resp.Request.URL.Redacted()
+		}
+	}
+	return e
+}
+
+// StatusError reports a response whose status was not the expected one.
+type StatusError struct {
+	Got         int   // the status received; 0 when there was no response
+	Want        []int // the statuses expected; empty means any 2xx
+	Method, URL string
+}
+
+func (e *StatusError) Error() string {
+	want := "2xx"
+	if len(e.Want) > 0 {
+		parts := make([]string, len(e.Want))
+		for i, c := range e.Want {
+			parts[i] = strconv.Itoa(c)
+		}
+		want = strings.Join(parts, " or ")
+	}
+	if e.Got == 0 {
+		return "molotov: no response, want status " + want
+	}
+	return fmt.Sprintf("molotov: %s %s: status %d %s, want %s", e.Method, e.URL, e.Got, http.StatusText(e.Got), want)
+}
+
+type requestNameKey struct{}
+
+// WithRequestName returns a context whose requests are grouped in the
+// statistics under name instead of "METHOD /path", for URLs that carry ids:
+//
+//	ctx = molotov.WithRequestName(ctx, "GET /items/{id}")
+func WithRequestName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, requestNameKey{}, name)
+}
+
+// statsFor finds the stats of req's name, building "METHOD /path" without
+// allocating when the session has seen it before.
+func (s *Session) statsFor(req *http.Request) *requestStats {
+	if name, ok := req.Context().Value(requestNameKey{}).(string); ok && name != "" {
+		return s.rs.stats.request(name)
+	}
+	path := "/"
+	if req.URL != nil && req.URL.Path != "" {
+		path = req.URL.Path
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.key = append(append(append(s.key[:0], req.Method...), ' '), path...)
+	if st, ok := s.names[string(s.key)]; ok {
+		return st
+	}
+	name := string(s.key)
+	st := s.rs.stats.request(name)
+	if len(s.names) < maxRequestNames {
+		s.names[name] = st
+	}
+	return st
+}
+
+// measuringTransport wraps a worker's transport: it applies the session's
+// headers, times each request, counts statuses, emits events, dumps under
+// Verbose 2 and tracks response bodies.
+type measuringTransport struct {
+	base    http.RoundTripper
+	s       *Session
+	timeout time.Duration // bounds the whole request, body included
+}
+
+func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	s := t.s
+	rs := s.rs
+	if len(s.header) > 0 {
+		req = withHeaders(req, s.header)
+	}
+	st := s.statsFor(req)
+	if rs.hasHandlers {
+		rs.emit(Event{Kind: SendingRequest, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req})
+	}
+	if rs.cfg.Verbose >= 2 {
+		rs.dumpRequest(req)
+	}
+	start := time.Now()
+	var cancel context.CancelFunc
+	parent := req.Context()
+	if t.timeout > 0 {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeout(parent, t.timeout)
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		if cancel != nil {
+			if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+				err = &TimeoutError{Method: req.Method, URL: req.URL.Redacted(), Limit: t.timeout, Err: err}
+			}
+			cancel()
+		}
+		st.record(time.Since(start), 0, true)
+		if rs.hasHandlers {
+			rs.emit(Event{Kind: ResponseReceived, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Err: err})
+		}
+		return nil, err
+	}
+	if rs.cfg.Verbose >= 2 {
+		rs.dumpResponse(resp)
+	}
+	if rs.hasHandlers {
+		rs.emit(Event{Kind: ResponseReceived, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Response: resp})
+	}
+	b := &trackedBody{rc: resp.Body, st: st, start: start, status: resp.StatusCode, limit: rs.cfg.MaxResponseBytes, cancel: cancel, timeout: t.timeout, parent: parent}
+	resp.Body = b
+	s.mu.Lock()
+	s.bodies = append(s.bodies, b)
+	s.mu.Unlock()
+	return resp, nil
+}
+
+func (s *Session) scenarioName() string {
+	if sc := s.scenario.Load(); sc != nil {
+		return sc.name
+	}
+	return ""
+}
+
+// withHeaders returns req with the session's headers added where req does
+// not set them; req itself is not modified (a RoundTripper must not).
+func withHeaders(req *http.Request, h http.Header) *http.Request {
+	missing := false
+	for k := range h {
+		if _, ok := req.Header[k]; !ok {
+			missing = true
+			break
+		}
+	}
+	if !missing {
+		return req
+	}
+	r2 := new(http.Request)
+	*r2 = *req
+	r2.Header = make(http.Header, len(req.Header)+len(h))
+	for k, v := range req.Header {
+		r2.Header[k] = v
+	}
+	for k, v := range h {
+		if _, ok := r2.Header[k]; !ok {
+			r2.Header[k] = v
+		}
+	}
+	return r2
+}
+
+// endScenario drains and closes the bodies the scenario left open, so
+// their connections go back to the pool.
+func (s *Session) endScenario() {
+	s.mu.Lock()
+	bodies := s.bodies
+	s.bodies = s.bodies[:0]
+	s.mu.Unlock()
+	for i, b := range bodies {
+		if !b.closed.Load() {
+			b.drainAndClose()
+		}
+		bodies[i] = nil
+	}
+}
+
+// drainLimit bounds how much of a forgotten body is read to keep its
+// connection; a longer body's connection is closed instead.
+const drainLimit = 256 << 10
+
+// trackedBody wraps a response body: it records the request's latency when
+// the body is read to its end or closed, enforces MaxResponseBytes, and
+// lets the session close it when the scenario forgot to.
+type trackedBody struct {
+	rc      io.ReadCloser
+	st      *requestStats
+	start   time.Time
+	status  int
+	limit   int64
+	n       int64
+	err     error // sticky error once the limit is passed
+	done    bool  // latency recorded
+	closed  atomic.Bool
+	cancel  context.CancelFunc // ends the request's timeout
+	timeout time.Duration
+	parent  context.Context // the request's context before the timeout
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.limit > 0 && b.n+int64(len(p)) > b.limit+1 {
+		p = p[:b.limit+1-b.n] // one byte past the limit tells a body that is too long
+	}
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	if b.limit > 0 && b.n > b.limit {
+		b.err = &ResponseTooLargeError{Limit: b.limit}
+		b.finish(true)
+		return n - int(b.n-b.limit), b.err
+	}
+	if err != nil {
+		if err != io.EOF && b.cancel != nil && errors.Is(err, context.DeadlineExceeded) && b.parent.Err() == nil {
+			err = &TimeoutError{Limit: b.timeout, Err: err, Body: true}
+		}
+		b.finish(err != io.EOF)
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	b.closed.Store(true)
+	err := b.rc.Close()
+	b.finish(false)
+	return err
+}
+
+func (b *trackedBody) finish(failed bool) {
+	if b.done {
+		return
+	}
+	b.done = true
+	b.st.record(time.Since(b.start), b.status, failed)
+	if b.cancel != nil {
+		b.cancel()
+	}
+}
+
+func (b *trackedBody) drainAndClose() {
+	io.CopyN(io.Discard, b, drainLimit)
+	b.Close()
+}
+
+// ResponseTooLargeError reports a response body longer than
+// Runner.MaxResponseBytes.
+type ResponseTooLargeError struct{ Limit int64 }
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("molotov: response body larger than MaxResponseBytes (%d bytes); raise Runner.MaxResponseBytes to read it", e.Limit)
+}
+
+// TimeoutError reports a request that did not complete within its
+// timeout (SessionConfig.Timeout or Runner.RequestTimeout), body included.
+type TimeoutError struct {
+	Method, URL string
+	Limit       time.Duration // the timeout that struck
+	Body        bool          // the timeout struck while reading the body
+	Err         error
+}
+
+func (e *TimeoutError) Error() string {
+	where := "waiting for the response"
+	if e.Body {
+		where = "reading the response body"
+	}
+	target := ""
+	if e.Method != "" {
+		target = " " + e.Method + " " + e.URL
+	}
+	return fmt.Sprintf("molotov:%s: request timeout (%v) hit while %s; raise Runner.RequestTimeout if the target is meant to be this slow", target, e.Limit, where)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, so net.Error-style checks see a timeout.
+func (e *TimeoutError) Timeout() bool { return true }

@@ -1,0 +1,277 @@
+package molotov
+
+import (
+	"regexp"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/molotov-go/molotov/internal/hist"
+)
+
+// StopReason says why a run stopped.
+type StopReason string
+
+// The reasons a run stops.
+const (
+	StopDuration    StopReason = "duration"     // Runner.Duration elapsed
+	StopMaxRuns     StopReason = "max-runs"     // every worker did Runner.MaxRuns runs
+	StopSingleRun   StopReason = "single-run"   // every worker ran every scenario once
+	StopFailure     StopReason = "failure"      // Runner.ExitOnFailure and a failure
+	StopMaxFailures StopReason = "max-failures" // Runner.MaxFailures reached
+	StopSizing      StopReason = "sizing"       // Runner.Sizing found the failure tolerance
+	StopStopped     StopReason = "stopped"      // Run.Stop was called
+	StopCancelled   StopReason = "cancelled"    // the run's context was cancelled (or a signal under Runner.Test)
+	StopSetupFailed StopReason = "setup-failed" // every worker ended because its Setup or SetupSession failed
+)
+
+// Result is what a run measured. Counting is exact: every scenario run that
+// started is counted once, as OK or Failed, whatever stopped the run.
+type Result struct {
+	Started, OK, Failed int64                     // Started == OK + Failed once the run ended
+	SetupFailed         int                       // workers whose Setup or SetupSession failed
+	MaxWorkers          int                       // most workers active at once (with Sizing: the count when the tolerance was passed)
+	Elapsed             time.Duration             // from the first worker's start to the end of the last
+	StopReason          StopReason                // empty while the run goes on
+	Scenarios           map[string]*ScenarioStats // every registered scenario, even one that never ran
+	Requests            map[string]*RequestStats  // keyed by request name, "GET /items"
+	Errors              []ErrorCount              // distinct failure errors, most frequent first, at most 100
+	// SizingRatio is the failure ratio, in percent of successes (Molotov's
+	// FAILED/OK×100 over the last minute), that stopped a Sizing run.
+	SizingRatio float64
+}
+
+// ErrorCount is one distinct error and how many scenario runs failed with
+// it. Addresses' ephemeral ports are normalised so that the same cause is
+// counted once.
+type ErrorCount struct {
+	Error string
+	Count int64
+}
+
+// ScenarioStats is what one scenario measured.
+type ScenarioStats struct {
+	OK, Failed int64
+	Latency    Latency // of every run, successful or not
+}
+
+// RequestStats is what one request name measured. A request is counted
+// when its response body is read to its end or closed, or when it failed
+// without a response.
+type RequestStats struct {
+	Count   int64         // requests made
+	Errors  int64         // requests without a complete response: connection errors, timeouts, body read errors
+	Status  map[int]int64 // responses by status code
+	Latency Latency       // from sending the request to the end of its body
+}
+
+// Latency summarises a latency histogram. Percentiles are within 1% of
+// the exact order statistic.
+type Latency struct {
+	Min, Mean, P50, P90, P95, P99, P999, Max time.Duration
+}
+
+// FailureRate returns Failed / (OK + Failed), or 0 when nothing ran.
+func (r *Result) FailureRate() float64 {
+	if n := r.OK + r.Failed; n > 0 {
+		return float64(r.Failed) / float64(n)
+	}
+	return 0
+}
+
+func latencyOf(s *hist.Snapshot) Latency {
+	if s.Count == 0 {
+		return Latency{}
+	}
+	return Latency{
+		Min: s.Min, Mean: s.Mean(), Max: s.Max,
+		P50: s.Quantile(0.5), P90: s.Quantile(0.9), P95: s.Quantile(0.95),
+		P99: s.Quantile(0.99), P999: s.Quantile(0.999),
+	}
+}
+
+// maxRequestNames bounds the distinct request names of a run; further
+// names are counted under otherRequests.
+const (
+	maxRequestNames = 1000
+	otherRequests   = "other"
+	maxErrorKinds   = 1000
+	maxErrorsShown  = 100
+)
+
+// runStats is the live record of a run. Counters are atomics; latencies go
+// to lock-free histograms shared by all workers, one per scenario and one
+// per request name, so memory grows with names, never with workers.
+type runStats struct {
+	started, ok, failed atomic.Int64
+	active, maxActive   atomic.Int64
+	setupFailed         atomic.Int64
+	requests            atomic.Int64
+
+	scenarios []*scenarioStats // indexed like registrySnapshot.scenarios
+	names     []string
+
+	reqs         sync.Map // name → *requestStats
+	reqMu        sync.Mutex
+	reqCount     int
+	onOther      func()                             // called once when names overflow into "other"
+	onNewRequest func(name string, r *requestStats) // called under reqMu for each new name
+
+	errs errorCounter
+}
+
+type scenarioStats struct {
+	ok, failed atomic.Int64
+	lat        hist.Histogram
+}
+
+type requestStats struct {
+	total  *atomic.Int64 // the run's request counter
+	count  atomic.Int64
+	errors atomic.Int64
+	status [600]atomic.Int64 // by code; codes outside 0..599 land in 0
+	lat    hist.Histogram
+}
+
+func newRunStats(scenarios []*scenario) *runStats {
+	st := &runStats{scenarios: make([]*scenarioStats, len(scenarios)), names: make([]string, len(scenarios))}
+	for i, s := range scenarios {
+		st.scenarios[i] = &scenarioStats{}
+		st.names[i] = s.name
+	}
+	return st
+}
+
+// request returns the stats for a request name, creating them on first use.
+func (st *runStats) request(name string) *requestStats {
+	if v, ok := st.reqs.Load(name); ok {
+		return v.(*requestStats)
+	}
+	st.reqMu.Lock()
+	defer st.reqMu.Unlock()
+	if v, ok := st.reqs.Load(name); ok {
+		return v.(*requestStats)
+	}
+	if st.reqCount >= maxRequestNames {
+		if st.onOther != nil {
+			st.onOther()
+			st.onOther = nil
+		}
+		name = otherRequests
+		if v, ok := st.reqs.Load(name); ok {
+			return v.(*requestStats)
+		}
+	}
+	r := &requestStats{total: &st.requests}
+	st.reqs.Store(name, r)
+	st.reqCount++
+	if st.onNewRequest != nil {
+		st.onNewRequest(name, r)
+	}
+	return r
+}
+
+func (r *requestStats) record(d time.Duration, status int, failed bool) {
+	r.count.Add(1)
+	r.total.Add(1)
+	if failed {
+		r.errors.Add(1)
+	}
+	if status != 0 {
+		if status < 0 || status >= len(r.status) {
+			status = 0
+		}
+		r.status[status].Add(1)
+	}
+	r.lat.Record(d)
+}
+
+func (r *requestStats) result() *RequestStats {
+	out := &RequestStats{Count: r.count.Load(), Errors: r.errors.Load(), Status: map[int]int64{}}
+	for code := range r.status {
+		if n := r.status[code].Load(); n > 0 {
+			out.Status[code] = n
+		}
+	}
+	out.Latency = latencyOf(r.lat.Snapshot())
+	return out
+}
+
+// result builds a Result from the live figures; it is safe while the run
+// goes on (a snapshot) and exact once it ended.
+func (st *runStats) result() *Result {
+	res := &Result{
+		OK:          st.ok.Load(),
+		Failed:      st.failed.Load(),
+		SetupFailed: int(st.setupFailed.Load()),
+		MaxWorkers:  int(st.maxActive.Load()),
+		Scenarios:   make(map[string]*ScenarioStats, len(st.scenarios)),
+		Requests:    map[string]*RequestStats{},
+	}
+	// Started is read after OK and Failed: a run in flight is then counted
+	// in Started but not yet in OK or Failed, never the other way round.
+	res.Started = st.started.Load()
+	for i, s := range st.scenarios {
+		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(s.lat.Snapshot())}
+	}
+	st.reqs.Range(func(k, v any) bool {
+		res.Requests[k.(string)] = v.(*requestStats).result()
+		return true
+	})
+	res.Errors = st.errs.top(maxErrorsShown)
+	return res
+}
+
+// errorCounter counts distinct failure errors. Failures are the rare path,
+// so a mutex is fine here.
+type errorCounter struct {
+	mu     sync.Mutex
+	counts map[string]int64
+	other  int64
+}
+
+// ephemeral matches the local end of a connection in net errors
+// ("read tcp 127.0.0.1:53412->127.0.0.1:8080"), which differs per
+// connection and would split one cause into many.
+var ephemeral = regexp.MustCompile(`(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.%a-z]+\]):\d+->`)
+
+func normaliseError(err error) string {
+	return ephemeral.ReplaceAllString(err.Error(), "")
+}
+
+func (c *errorCounter) add(err error) {
+	msg := normaliseError(err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil {
+		c.counts = make(map[string]int64)
+	}
+	if _, ok := c.counts[msg]; !ok && len(c.counts) >= maxErrorKinds {
+		c.other++
+		return
+	}
+	c.counts[msg]++
+}
+
+func (c *errorCounter) top(n int) []ErrorCount {
+	c.mu.Lock()
+	out := make([]ErrorCount, 0, len(c.counts)+1)
+	for msg, k := range c.counts {
+		out = append(out, ErrorCount{Error: msg, Count: k})
+	}
+	if c.other > 0 {
+		out = append(out, ErrorCount{Error: "(other errors)", Count: c.other})
+	}
+	c.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Error < out[j].Error
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
