@@ -1,0 +1,121 @@
+package molotov
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/molotov-go/molotov/internal/console"
+)
+
+// TB is the part of testing.TB that Runner.Test uses; *testing.T and
+// *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Context() context.Context
+}
+
+// deadliner is implemented by *testing.T.
+type deadliner interface {
+	Deadline() (time.Time, bool)
+}
+
+// Test runs the load test inside a Go test and returns its Result:
+//
+//	func TestLoad(t *testing.T) {
+//		r := molotov.Runner{BaseURL: srv.URL, Workers: 10, Duration: 5 * time.Second}
+//		r.Test(t)
+//	}
+//
+// Test applies the -molotov.* flags and MOLOTOV_* environment variables to
+// a copy of r (flag beats environment beats field), skips under -short,
+// refuses an unbounded run (no Duration, MaxRuns or SingleRun) with
+// Fatalf, clips the run to the test's deadline, cancels it on SIGINT or
+// SIGTERM (teardowns run and the summary is logged), logs the summary, and
+// fails the test with Errorf when Failed reaches MaxFailures (zero: any
+// failure), a fixture failed, or the run was interrupted. It returns nil
+// when it skipped or the run could not start.
+//
+// Call Test from the test's goroutine, as with t.Fatal.
+func (r *Runner) Test(t TB) *Result {
+	t.Helper()
+	if f := flag.Lookup("test.short"); f != nil && f.Value.String() == "true" {
+		t.Skip("molotov: load test skipped under -short")
+		return nil
+	}
+	cfg, err := commandLineFlags().Apply(*r)
+	if err != nil {
+		t.Fatalf("%v", err)
+		return nil
+	}
+	if cfg.Duration == 0 && cfg.MaxRuns == 0 && !cfg.SingleRun {
+		t.Fatalf("molotov: unbounded run refused: set Runner.Duration, MaxRuns or SingleRun (or -molotov.duration, -molotov.max-runs, MOLOTOV_DURATION)")
+		return nil
+	}
+	ctx := t.Context()
+	if d, ok := t.(deadliner); ok {
+		if dl, ok := d.Deadline(); ok {
+			// Keep a tenth of what is left (at least a second) for
+			// teardowns and reporting before the test binary panics.
+			left := time.Until(dl)
+			margin := max(left/10, time.Second)
+			if budget := left - margin; cfg.Duration == 0 || cfg.Duration > budget {
+				t.Logf("molotov: run clipped to %v by the test deadline", budget.Round(time.Millisecond))
+				cfg.Duration = max(budget, time.Millisecond)
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl.Add(-margin/2))
+			defer cancel()
+		}
+	}
+	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	cfg.summaryOff = true
+	res, err := cfg.Run(sigCtx)
+	if err != nil {
+		t.Errorf("%v", err)
+		return nil
+	}
+	var b bytes.Buffer
+	console.WriteSummary(&b, summaryOf(res))
+	t.Logf("molotov summary:\n%s", b.String())
+	if msg := verdict(&cfg, res); msg != "" {
+		t.Errorf("%s", msg)
+	}
+	if sigCtx.Err() != nil && ctx.Err() == nil {
+		t.Errorf("molotov: run interrupted by a signal after %v; %d of %d runs completed", res.Elapsed.Round(time.Millisecond), res.OK+res.Failed, res.Started)
+	}
+	return res
+}
+
+// verdict says why a finished run fails its test, or "" when it passes.
+func verdict(cfg *Runner, res *Result) string {
+	var why []string
+	switch {
+	case cfg.MaxFailures > 0 && res.Failed >= int64(cfg.MaxFailures):
+		why = append(why, fmt.Sprintf("%d scenario runs failed, reaching MaxFailures (%d)", res.Failed, cfg.MaxFailures))
+	case cfg.MaxFailures == 0 && res.Failed > 0:
+		why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", res.Failed, res.Started))
+	}
+	if res.SetupFailed > 0 {
+		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession", res.SetupFailed))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	msg := "molotov: " + strings.Join(why, "; ")
+	if len(res.Errors) > 0 {
+		msg += "; most frequent error (" + fmt.Sprint(res.Errors[0].Count) + "×): " + res.Errors[0].Error
+	}
+	return msg
+}
