@@ -530,7 +530,12 @@ func (rs *runState) worker(id int, delay time.Duration) {
 			return
 		}
 	}
-	rs.loop(s, &timer)
+	// A context per worker: the per-request timeouts derived from it
+	// register with this worker's context, not with one shared by all
+	// workers, so they take no contended lock.
+	wctx, wcancel := context.WithCancel(rs.ctx)
+	defer wcancel()
+	rs.loop(wctx, s, &timer)
 }
 
 func (rs *runState) setupFailed(err error) {
@@ -540,7 +545,7 @@ func (rs *runState) setupFailed(err error) {
 }
 
 // loop runs scenarios until the run stops or the worker is done.
-func (rs *runState) loop(s *Session, timer **time.Timer) {
+func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
 	cfg := &rs.cfg
 	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
 	for step := 1; ; step++ {
@@ -565,7 +570,7 @@ func (rs *runState) loop(s *Session, timer **time.Timer) {
 		s.step = step
 		s.iter = rs.iteration.Add(1)
 		rs.stats.started.Add(1)
-		ok := rs.runScenario(s, sc, pickErr)
+		ok := rs.runScenario(ctx, s, sc, pickErr)
 		d := cfg.Delay
 		if ok && sc != nil {
 			d += sc.delay
@@ -597,7 +602,7 @@ func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
 }
 
 // runScenario runs one scenario and records it; it reports success.
-func (rs *runState) runScenario(s *Session, sc *scenario, pickErr error) bool {
+func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, pickErr error) bool {
 	name := ""
 	var err error
 	var d time.Duration
@@ -610,7 +615,7 @@ func (rs *runState) runScenario(s *Session, sc *scenario, pickErr error) bool {
 			rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: name})
 		}
 		start := time.Now()
-		err = callScenario(rs.ctx, sc.fn, s)
+		err = callScenario(ctx, sc.fn, s)
 		d = time.Since(start)
 		s.endScenario()
 		st := rs.stats.scenarios[sc.index]
@@ -635,12 +640,7 @@ func (rs *runState) runScenario(s *Session, sc *scenario, pickErr error) bool {
 		rs.emit(Event{Kind: ScenarioFailure, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})
 	}
 	if rs.cfg.Verbose >= 1 {
-		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.Error(err)}
-		var pe *PanicError
-		if errors.As(err, &pe) {
-			fields = append(fields, zap.ByteString("stack", pe.Stack))
-		}
-		rs.logger.Info("scenario failed", fields...)
+		rs.reportFailure(s, name, err)
 	}
 	switch {
 	case rs.cfg.ExitOnFailure:
@@ -650,6 +650,26 @@ func (rs *runState) runScenario(s *Session, sc *scenario, pickErr error) bool {
 	}
 	rs.observeSizing(true)
 	return false
+}
+
+// reportFailure prints a failure under Verbose >= 1: on the console in
+// Molotov's style, with the stack of a panic, or to the user's Logger.
+func (rs *runState) reportFailure(s *Session, name string, err error) {
+	var pe *PanicError
+	isPanic := errors.As(err, &pe)
+	if rs.cfg.Logger != nil {
+		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.Error(err)}
+		if isPanic {
+			fields = append(fields, zap.ByteString("stack", pe.Stack))
+		}
+		rs.logger.Info("scenario failed", fields...)
+		return
+	}
+	line := fmt.Sprintf("[W:%d] Failure! scenario %q, step %d: %v", s.Worker, name, s.step, err)
+	if isPanic {
+		line += "\n" + strings.TrimRight(string(pe.Stack), "\n")
+	}
+	rs.console.Println(line)
 }
 
 // callScenario runs fn, turning a panic into a *PanicError.
