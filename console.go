@@ -52,8 +52,8 @@ func (rs *runState) startConsole() func() {
 func (rs *runState) liveLine() string {
 	ok, failed := rs.stats.ok.Load(), rs.stats.failed.Load()
 	elapsed := time.Since(rs.start)
-	if rs.elapsed > 0 {
-		elapsed = rs.elapsed
+	if e := rs.elapsed.Load(); e > 0 {
+		elapsed = time.Duration(e)
 	}
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {

@@ -232,6 +232,8 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 			return nil, err
 		}
 	}
+	rs.registerMetrics()
+	rs.start = time.Now()
 	run := &Run{rs: rs, done: make(chan struct{})}
 	go func() {
 		defer close(run.done)
@@ -285,7 +287,7 @@ type runState struct {
 	iteration atomic.Int64
 	sizing    *sizer
 	start     time.Time
-	elapsed   time.Duration
+	elapsed   atomic.Int64 // nanoseconds, set once every worker ended
 	wg        sync.WaitGroup
 }
 
@@ -359,8 +361,6 @@ func (rs *runState) reason() StopReason {
 func (rs *runState) run() *Result {
 	cfg := &rs.cfg
 	defer rs.cancel()
-	rs.registerMetrics()
-	rs.start = time.Now()
 
 	// A cancel of the caller's ctx is a stop too, with its own reason.
 	go func() {
@@ -390,7 +390,7 @@ func (rs *runState) run() *Result {
 	}
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
-	rs.elapsed = time.Since(rs.start)
+	rs.elapsed.Store(int64(time.Since(rs.start)))
 
 	// Every worker ended by itself: MaxRuns, SingleRun, or all setups failed.
 	if rs.reason() == "" {
@@ -424,9 +424,9 @@ func (rs *runState) run() *Result {
 func (rs *runState) result() *Result {
 	res := rs.stats.result()
 	res.StopReason = rs.reason()
-	if rs.elapsed > 0 {
-		res.Elapsed = rs.elapsed
-	} else if !rs.start.IsZero() {
+	if e := rs.elapsed.Load(); e > 0 {
+		res.Elapsed = time.Duration(e)
+	} else {
 		res.Elapsed = time.Since(rs.start)
 	}
 	if rs.sizing != nil {
