@@ -363,7 +363,9 @@ func (rs *runState) run() *Result {
 	defer rs.cancel()
 
 	// A cancel of the caller's ctx is a stop too, with its own reason.
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		select {
 		case <-rs.ctx.Done():
 			if rs.parent.Err() != nil {
@@ -372,6 +374,8 @@ func (rs *runState) run() *Result {
 		case <-rs.stopCh:
 		}
 	}()
+	defer func() { <-watched }()
+	defer rs.cancel()
 	if cfg.Duration > 0 {
 		t := time.AfterFunc(cfg.Duration, func() { rs.stop(StopDuration) })
 		defer t.Stop()
