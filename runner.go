@@ -399,6 +399,8 @@ func (rs *runState) run() *Result {
 	// Every worker ended by itself: MaxRuns, SingleRun, or all setups failed.
 	if rs.reason() == "" {
 		switch {
+		case rs.parent.Err() != nil:
+			rs.stop(StopCancelled)
 		case rs.stats.setupFailed.Load() == int64(cfg.Workers):
 			rs.stop(StopSetupFailed)
 		case cfg.SingleRun:
@@ -553,7 +555,7 @@ func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
 	cfg := &rs.cfg
 	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
 	for step := 1; ; step++ {
-		if rs.stopping() || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
+		if rs.stopping() || ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
 			return
 		}
 		var sc *scenario

@@ -333,11 +333,19 @@ type measuringTransport struct {
 	timeout time.Duration // bounds the whole request, body included
 }
 
+// CloseIdleConnections closes the wrapped transport's idle connections, so
+// that s.Client.CloseIdleConnections (and the session's end) reach them.
+func (t *measuringTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := t.s
 	rs := s.rs
 	if len(s.header) > 0 {
-		req = withHeaders(req, s.header)
+		req = withHeaders(req, s.header, redirectedAway(req))
 	}
 	st := s.statsFor(req)
 	if rs.hasHandlers {
@@ -374,7 +382,7 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	if rs.hasHandlers {
 		rs.emit(Event{Kind: ResponseReceived, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Response: resp})
 	}
-	b := &trackedBody{rc: resp.Body, st: st, start: start, status: resp.StatusCode, limit: rs.cfg.MaxResponseBytes, cancel: cancel, timeout: t.timeout, parent: parent}
+	b := &trackedBody{rc: resp.Body, st: st, start: start, last: time.Now(), status: resp.StatusCode, limit: rs.cfg.MaxResponseBytes, cancel: cancel, timeout: t.timeout, parent: parent, method: req.Method, url: req.URL}
 	resp.Body = b
 	s.mu.Lock()
 	s.bodies = append(s.bodies, b)
@@ -391,10 +399,13 @@ func (s *Session) scenarioName() string {
 
 // withHeaders returns req with the session's headers added where req does
 // not set them; req itself is not modified (a RoundTripper must not).
-func withHeaders(req *http.Request, h http.Header) *http.Request {
+func withHeaders(req *http.Request, h http.Header, away bool) *http.Request {
 	missing := false
 	for k := range h {
-		if _, ok := req.Header[k]; !ok {
+		if away && sensitiveHeader(k) {
+			continue
+		}
+		if _, ok := req.Header[k]; !ok || k == "Cookie" {
 			missing = true
 			break
 		}
@@ -409,11 +420,45 @@ func withHeaders(req *http.Request, h http.Header) *http.Request {
 		r2.Header[k] = v
 	}
 	for k, v := range h {
-		if _, ok := r2.Header[k]; !ok {
+		if away && sensitiveHeader(k) {
+			continue
+		}
+		if cur, ok := r2.Header[k]; !ok {
 			r2.Header[k] = v
+		} else if k == "Cookie" {
+			// The jar's cookies (or the request's) and the session's: send both.
+			r2.Header[k] = []string{strings.Join(append(append([]string(nil), cur...), v...), "; ")}
 		}
 	}
 	return r2
+}
+
+// sensitiveHeader reports the headers that net/http drops on a redirect to
+// another domain.
+func sensitiveHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Authorization", "Www-Authenticate", "Cookie", "Cookie2", "Proxy-Authorization":
+		return true
+	}
+	return false
+}
+
+// redirectedAway reports whether req is a redirect hop to a host outside the
+// domain of the request that started the chain: there net/http drops
+// credentials, and the session must not add them back.
+func redirectedAway(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if first == req || first.URL == nil || req.URL == nil {
+		return false
+	}
+	dst, src := strings.ToLower(req.URL.Hostname()), strings.ToLower(first.URL.Hostname())
+	if dst == src {
+		return false
+	}
+	return strings.Contains(dst, ":") || !strings.HasSuffix(dst, "."+src)
 }
 
 // endScenario drains and closes the bodies the scenario left open, so
@@ -442,6 +487,10 @@ type trackedBody struct {
 	rc      io.ReadCloser
 	st      *requestStats
 	start   time.Time
+	last    time.Time     // when the headers came, then the scenario's last read
+	fixed   time.Duration // latency to record instead of time.Since(start); 0: none
+	method  string
+	url     *url.URL
 	status  int
 	limit   int64
 	n       int64
@@ -462,6 +511,9 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
+	if b.fixed == 0 {
+		b.last = time.Now()
+	}
 	if b.limit > 0 && b.n > b.limit {
 		b.err = &ResponseTooLargeError{Limit: b.limit}
 		b.finish(true)
@@ -469,7 +521,7 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	}
 	if err != nil {
 		if err != io.EOF && b.cancel != nil && errors.Is(err, context.DeadlineExceeded) && b.parent.Err() == nil {
-			err = &TimeoutError{Limit: b.timeout, Err: err, Body: true}
+			err = &TimeoutError{Method: b.method, URL: b.url.Redacted(), Limit: b.timeout, Err: err, Body: true}
 		}
 		b.finish(err != io.EOF)
 	}
@@ -488,13 +540,20 @@ func (b *trackedBody) finish(failed bool) {
 		return
 	}
 	b.done = true
-	b.st.record(time.Since(b.start), b.status, failed)
+	d := time.Since(b.start)
+	if b.fixed > 0 {
+		d = b.fixed
+	}
+	b.st.record(d, b.status, failed)
 	if b.cancel != nil {
 		b.cancel()
 	}
 }
 
 func (b *trackedBody) drainAndClose() {
+	// The scenario is done with this body: its latency ends where the
+	// scenario last used it, not at the end of the scenario.
+	b.fixed = max(b.last.Sub(b.start), 1)
 	io.CopyN(io.Discard, b, drainLimit)
 	b.Close()
 }
@@ -523,9 +582,9 @@ func (e *TimeoutError) Error() string {
 	}
 	target := ""
 	if e.Method != "" {
-		target = " " + e.Method + " " + e.URL
+		target = " " + e.Method + " " + e.URL + ":"
 	}
-	return fmt.Sprintf("molotov:%s: request timeout (%v) hit while %s; raise Runner.RequestTimeout if the target is meant to be this slow", target, e.Limit, where)
+	return fmt.Sprintf("molotov:%s request timeout (%v) hit while %s; raise Runner.RequestTimeout if the target is meant to be this slow", target, e.Limit, where)
 }
 
 func (e *TimeoutError) Unwrap() error { return e.Err }
