@@ -140,7 +140,7 @@ func (s *Session) Metrics() metrics.Registry { return s.rs.metrics }
 // as is; a path is appended to the base URL's path
 // ("http://h/api/v1" + "/items" → "http://h/api/v1/items").
 func (s *Session) URL(u string) string {
-	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || s.base == "" {
+	if hasPrefixFold(u, "http://") || hasPrefixFold(u, "https://") || s.base == "" {
 		return u
 	}
 	if u == "" || u[0] != '/' {
@@ -591,3 +591,7 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // Timeout reports true, so net.Error-style checks see a timeout.
 func (e *TimeoutError) Timeout() bool { return true }
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
