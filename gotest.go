@@ -86,9 +86,11 @@ func (r *Runner) Test(t TB) *Result {
 		t.Errorf("%v", err)
 		return nil
 	}
-	var b bytes.Buffer
-	console.WriteSummary(&b, summaryOf(res))
-	t.Logf("molotov summary:\n%s", b.String())
+	if !cfg.Quiet {
+		var b bytes.Buffer
+		console.WriteSummary(&b, summaryOf(res))
+		t.Logf("molotov summary:\n%s", b.String())
+	}
 	if msg := verdict(&cfg, res); msg != "" {
 		t.Errorf("%s", msg)
 	}
@@ -101,11 +103,14 @@ func (r *Runner) Test(t TB) *Result {
 // verdict says why a finished run fails its test, or "" when it passes.
 func verdict(cfg *Runner, res *Result) string {
 	var why []string
+	// Runs that the run itself cancelled (ForceShutdown, a cancel) are not
+	// the target's failures.
+	failed := res.Failed - res.Interrupted
 	switch {
-	case cfg.MaxFailures > 0 && res.Failed >= int64(cfg.MaxFailures):
-		why = append(why, fmt.Sprintf("%d scenario runs failed, reaching MaxFailures (%d)", res.Failed, cfg.MaxFailures))
-	case cfg.MaxFailures == 0 && res.Failed > 0:
-		why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", res.Failed, res.Started))
+	case cfg.MaxFailures > 0 && failed >= int64(cfg.MaxFailures):
+		why = append(why, fmt.Sprintf("%d scenario runs failed, reaching MaxFailures (%d)", failed, cfg.MaxFailures))
+	case cfg.MaxFailures == 0 && failed > 0:
+		why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", failed, res.Started))
 	}
 	if res.SetupFailed > 0 {
 		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession", res.SetupFailed))

@@ -28,7 +28,18 @@ type fakeTB struct {
 	skipped  bool
 }
 
-func newFakeTB(t *testing.T) *fakeTB { return &fakeTB{ctx: t.Context()} }
+// newFakeTB also clears MOLOTOV_* variables from the caller's environment,
+// which Runner.Test would apply.
+func newFakeTB(t *testing.T) *fakeTB {
+	clearMolotovEnv(t)
+	return &fakeTB{ctx: t.Context()}
+}
+
+func clearMolotovEnv(t *testing.T) {
+	for i := range flagSpecs {
+		t.Setenv(flagSpecs[i].envName(), "") // Apply ignores empty values
+	}
+}
 
 func (f *fakeTB) Helper() {}
 func (f *fakeTB) Logf(format string, args ...any) {
@@ -120,6 +131,7 @@ func TestFlagsApply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			clearMolotovEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -174,8 +186,31 @@ func TestRunnerTestPasses(t *testing.T) {
 	assert.Empty(t, tb.fatals)
 	assert.Equal(t, int64(20), entered.Load())
 	assert.Equal(t, int64(20), res.OK)
-	require.NotEmpty(t, tb.logs)
-	assert.Contains(t, strings.Join(tb.logs, "\n"), "SUCCESSES: 20")
+	assert.NotContains(t, strings.Join(tb.logs, "\n"), "SUCCESSES", "Quiet: no summary")
+
+	tb2 := newFakeTB(t)
+	(&Runner{Registry: reg, Workers: 2, MaxRuns: 10, Output: io.Discard}).Test(tb2)
+	assert.Contains(t, strings.Join(tb2.logs, "\n"), "SUCCESSES: 20")
+}
+
+func TestRunnerTestForceShutdownIsNotAFailure(t *testing.T) {
+	reg := NewRegistry()
+	reg.Scenario("long", 1, func(ctx context.Context, s *Session) error {
+		select {
+		case <-time.After(5 * time.Second):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	tb := newFakeTB(t)
+	start := time.Now()
+	res := (&Runner{Registry: reg, Workers: 3, Duration: 100 * time.Millisecond, ForceShutdown: true, Quiet: true}).Test(tb)
+	require.NotNil(t, res)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, int64(3), res.Failed)
+	assert.Equal(t, int64(3), res.Interrupted)
+	assert.Empty(t, tb.errs, "runs cancelled by ForceShutdown are not the target's failures")
 }
 
 func TestRunnerTestVerdicts(t *testing.T) {
@@ -251,16 +286,17 @@ func TestRunnerTestSkipsUnderShort(t *testing.T) {
 }
 
 func TestRunnerTestAppliesEnvironment(t *testing.T) {
+	clearMolotovEnv(t)
 	t.Setenv("MOLOTOV_MAX_RUNS", "4")
 	t.Setenv("MOLOTOV_WORKERS", "3")
 	reg, entered := noHTTPRegistry(nil)
-	tb := newFakeTB(t)
+	tb := &fakeTB{ctx: t.Context()}
 	res := (&Runner{Registry: reg, MaxRuns: 100, Quiet: true}).Test(tb)
 	require.NotNil(t, res)
 	assert.Equal(t, int64(12), entered.Load())
 
 	t.Setenv("MOLOTOV_WORKERS", "many")
-	tb2 := newFakeTB(t)
+	tb2 := &fakeTB{ctx: t.Context()}
 	assert.Nil(t, (&Runner{Registry: reg, MaxRuns: 1, Quiet: true}).Test(tb2))
 	require.Len(t, tb2.fatals, 1)
 	assert.Contains(t, tb2.fatals[0], "MOLOTOV_WORKERS")

@@ -641,6 +641,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		return true
 	}
 	failed := rs.stats.failed.Add(1)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		rs.stats.interrupted.Add(1)
+	}
 	rs.stats.errs.add(err)
 	if rs.hasHandlers {
 		rs.emit(Event{Kind: ScenarioFailure, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})

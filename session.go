@@ -54,6 +54,7 @@ type Session struct {
 	scenario atomic.Pointer[scenario] // the scenario running now, for events
 
 	mu     sync.Mutex
+	values map[any]any
 	bodies []*trackedBody           // bodies handed out during the current scenario run
 	names  map[string]*requestStats // this session's cache of request stats by name
 	key    []byte                   // scratch for building "METHOD /path"
@@ -119,6 +120,25 @@ func (s *Session) Step() int { return s.step }
 // Iteration returns a run-wide number of the current scenario run, unique
 // across workers, from 1: handy for unique test data.
 func (s *Session) Iteration() int64 { return s.iter }
+
+// SetValue attaches a value to the session, for the scenarios and fixtures
+// of this worker (Molotov's get_context(session) attributes). Values live
+// as long as the session.
+func (s *Session) SetValue(key, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.values == nil {
+		s.values = make(map[any]any)
+	}
+	s.values[key] = value
+}
+
+// Value returns the value attached with SetValue under key, or nil.
+func (s *Session) Value(key any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.values[key]
+}
 
 // Logger returns the run's logger with the worker's number attached.
 func (s *Session) Logger() *zap.Logger { return s.logger }
@@ -366,7 +386,8 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	if err != nil {
 		if cancel != nil {
 			if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
-				err = &TimeoutError{Method: req.Method, URL: req.URL.Redacted(), Limit: t.timeout, Err: err}
+				// http.Client names the request around this error already.
+				err = &TimeoutError{Limit: t.timeout, Err: err}
 			}
 			cancel()
 		}

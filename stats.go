@@ -40,6 +40,11 @@ type Result struct {
 	// SizingRatio is the failure ratio, in percent of successes (Molotov's
 	// FAILED/OK×100 over the last minute), that stopped a Sizing run.
 	SizingRatio float64
+	// Interrupted counts the failed runs that failed because the run
+	// cancelled them: at a cancel, or at a stop with ForceShutdown. They
+	// are part of Failed; Runner.Test does not hold them against the
+	// target.
+	Interrupted int64
 }
 
 // ErrorCount is one distinct error and how many scenario runs failed with
@@ -107,6 +112,7 @@ type runStats struct {
 	started, ok, failed atomic.Int64
 	active, maxActive   atomic.Int64
 	setupFailed         atomic.Int64
+	interrupted         atomic.Int64
 	requests            atomic.Int64
 
 	scenarios []*scenarioStats // indexed like registrySnapshot.scenarios
@@ -205,6 +211,7 @@ func (st *runStats) result() *Result {
 		OK:          st.ok.Load(),
 		Failed:      st.failed.Load(),
 		SetupFailed: int(st.setupFailed.Load()),
+		Interrupted: st.interrupted.Load(),
 		MaxWorkers:  int(st.maxActive.Load()),
 		Scenarios:   make(map[string]*ScenarioStats, len(st.scenarios)),
 		Requests:    map[string]*RequestStats{},
