@@ -577,6 +577,10 @@ func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
 		s.iter = rs.iteration.Add(1)
 		rs.stats.started.Add(1)
 		ok := rs.runScenario(ctx, s, sc, pickErr)
+		last := (cfg.MaxRuns > 0 && step == cfg.MaxRuns) || (cfg.SingleRun && step == len(rs.snap.scenarios))
+		if last {
+			return // no delay after a worker's last run: it would only hold back teardown
+		}
 		d := cfg.Delay
 		if ok && sc != nil {
 			d += sc.delay
@@ -603,8 +607,8 @@ func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
 	if sc, ok := rs.snap.byName[name]; ok {
 		return sc, nil
 	}
-	return nil, fmt.Errorf("molotov: ScenarioPicker returned unknown scenario %q (worker %d, step %d); return one of: %s",
-		name, worker, step, strings.Join(scenarioNames(&rs.snap), ", "))
+	return nil, fmt.Errorf("molotov: ScenarioPicker returned unknown scenario %q; return one of: %s",
+		name, strings.Join(scenarioNames(&rs.snap), ", "))
 }
 
 // runScenario runs one scenario and records it; it reports success.
