@@ -29,7 +29,7 @@ func TestConsolePeriodicLinesAndSummary(t *testing.T) {
 		io.WriteString(w, "ok")
 	})
 	reg := sbOneScenario("browse", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/page") })
-	var out sbBuffer
+	var out lockedBuffer
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 400 * time.Millisecond, ConsoleUpdate: 50 * time.Millisecond, Output: &out})
 	require.Positive(t, res.OK)
 	require.Positive(t, res.Failed)
@@ -88,7 +88,7 @@ func TestConsoleQuietPrintsNothing(t *testing.T) {
 		}
 		return nil
 	})
-	var out sbBuffer
+	var out lockedBuffer
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 4, Quiet: true, ConsoleUpdate: 10 * time.Millisecond, Output: &out})
 	require.EqualValues(t, 4, res.Failed)
 	assert.Empty(t, out.String())
@@ -118,7 +118,7 @@ func TestConsoleVerboseDumpRedacts(t *testing.T) {
 	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
 		return &SessionConfig{Header: http.Header{"Authorization": {"Bearer " + token}}}, nil
 	})
-	var out sbBuffer
+	var out lockedBuffer
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 2, Verbose: 2, ConsoleUpdate: time.Hour, Output: &out})
 	require.EqualValues(t, 2, res.OK, "errors: %v", res.Errors)
 	require.Len(t, bodies, 2)
@@ -142,7 +142,7 @@ func TestConsoleSessionPrintf(t *testing.T) {
 		s.Printf("hello from step %d (%s)", s.Step(), "x")
 		return nil
 	})
-	var out sbBuffer
+	var out lockedBuffer
 	res := sbRun(t, Runner{Registry: reg, Workers: 2, MaxRuns: 2, ConsoleUpdate: time.Hour, Output: &out})
 	require.EqualValues(t, 4, res.OK)
 	text := out.String()
@@ -154,7 +154,7 @@ func TestConsoleSessionPrintf(t *testing.T) {
 func TestConsoleQuietVerboseIsConfigError(t *testing.T) {
 	reg := sbOneScenario("x", func(ctx context.Context, s *Session) error { return nil })
 	for _, v := range []int{1, 2} {
-		var out sbBuffer
+		var out lockedBuffer
 		r := &Runner{Registry: reg, MaxRuns: 1, Quiet: true, Verbose: v, Output: &out}
 		res, err := r.Run(context.Background())
 		assert.Nil(t, res)

@@ -14,33 +14,31 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sbCounter, sbGauge and sbHistogram fetch a registered metric of the right
-// kind, failing the test when it is missing or of another kind.
-func sbCounter(t *testing.T, reg metrics.Registry, name string) metrics.Counter {
+// sbMetric fetches a registered metric of kind M (metrics.Counter,
+// metrics.Gauge, metrics.Histogram), failing the test when it is missing or
+// of another kind.
+func sbMetric[M any](t *testing.T, reg metrics.Registry, name string) M {
 	t.Helper()
 	m := reg.Get(name)
 	require.NotNil(t, m, "metric %q not registered", name)
-	c, ok := m.(metrics.Counter)
-	require.True(t, ok, "metric %q is a %T, want a Counter", name, m)
-	return c
+	v, ok := m.(M)
+	require.True(t, ok, "metric %q is a %T, want a %T", name, m, *new(M))
+	return v
+}
+
+func sbCounter(t *testing.T, reg metrics.Registry, name string) metrics.Counter {
+	t.Helper()
+	return sbMetric[metrics.Counter](t, reg, name)
 }
 
 func sbGauge(t *testing.T, reg metrics.Registry, name string) metrics.Gauge {
 	t.Helper()
-	m := reg.Get(name)
-	require.NotNil(t, m, "metric %q not registered", name)
-	g, ok := m.(metrics.Gauge)
-	require.True(t, ok, "metric %q is a %T, want a Gauge", name, m)
-	return g
+	return sbMetric[metrics.Gauge](t, reg, name)
 }
 
 func sbHistogram(t *testing.T, reg metrics.Registry, name string) metrics.Histogram {
 	t.Helper()
-	m := reg.Get(name)
-	require.NotNil(t, m, "metric %q not registered", name)
-	h, ok := m.(metrics.Histogram)
-	require.True(t, ok, "metric %q is a %T, want a Histogram", name, m)
-	return h
+	return sbMetric[metrics.Histogram](t, reg, name)
 }
 
 func TestMetricsLiveDuringAndAfterRun(t *testing.T) {

@@ -87,24 +87,6 @@ func sbGet(ctx context.Context, s *Session, path string) error {
 	return ExpectStatus(resp)
 }
 
-// sbBuffer is an io.Writer safe for concurrent use.
-type sbBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *sbBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *sbBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // sbOK answers "ok".
 func sbOK(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
 

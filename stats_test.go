@@ -206,7 +206,7 @@ func TestStatsRequestNameOverflow(t *testing.T) {
 		}
 		return nil
 	})
-	var out sbBuffer
+	var out lockedBuffer
 	const workers = 2
 	res := sbRun(t, Runner{Registry: reg, Workers: workers, MaxRuns: 1, Output: &out, ConsoleUpdate: time.Hour})
 	require.EqualValues(t, workers, res.OK)
