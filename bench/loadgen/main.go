@@ -1,0 +1,171 @@
+// loadgen loads one URL with molotov-go, for the shared benchmark harness
+// (/work/shared/bench/run_baselines.sh, tool "loadgen"). It is the library's
+// counterpart of the harness's floor program: the same flags, the same
+// closed loop of workers, the same final JSON line
+//
+//	{"ok":N,"failed":N,"elapsed_s":X}
+//
+// Each worker runs one scenario again and again: GET the URL through its
+// Session, drain and close the body, and expect status 200.
+//
+// Usage:
+//
+//	loadgen -url http://127.0.0.1:18080/ -workers 50 -duration 8s
+//	loadgen -url http://127.0.0.1:18080/ -workers 1 -max-runs 1
+//
+// Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
+// other host is refused with exit status 2, as are bad flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/molotov-go/molotov"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	default:
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		var ue *usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a bad command line: main exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// options is the parsed command line.
+type options struct {
+	url      string
+	workers  int
+	duration time.Duration
+	maxRuns  int
+}
+
+// parseArgs reads the flags (the same as floor's) and checks them.
+func parseArgs(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{}
+	fs.StringVar(&o.url, "url", "", "URL to GET; its host must be loopback (127.0.0.0/8, ::1, localhost)")
+	fs.IntVar(&o.workers, "workers", 1, "number of workers, each with its own session")
+	fs.DurationVar(&o.duration, "duration", 0, "how long to run; 0: until -max-runs")
+	fs.IntVar(&o.maxRuns, "max-runs", 0, "scenario runs per worker; 0: no limit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected arguments %q; every option is a flag", fs.Args())
+	}
+	if err := checkLoopback(o.url); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.workers < 1:
+		return nil, usagef("-workers %d: need at least 1", o.workers)
+	case o.duration < 0:
+		return nil, usagef("-duration %v: must not be negative", o.duration)
+	case o.maxRuns < 0:
+		return nil, usagef("-max-runs %d: must not be negative", o.maxRuns)
+	case o.duration == 0 && o.maxRuns == 0:
+		return nil, usagef("give -duration or -max-runs (or both), or the run never ends")
+	}
+	return o, nil
+}
+
+// checkLoopback refuses any URL that would send load off this machine.
+func checkLoopback(raw string) error {
+	if raw == "" {
+		return usagef("-url is required, for example -url http://127.0.0.1:18080/")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return usagef("-url %q does not parse (%v); give a URL such as http://127.0.0.1:18080/", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return usagef("-url %q: need an http:// or https:// URL, for example http://127.0.0.1:18080/", raw)
+	}
+	host := u.Hostname()
+	if host == "" {
+		return usagef("-url %q has no host, for example http://127.0.0.1:18080/", raw)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return usagef("-url %q: host %q is not loopback; loadgen only loads 127.0.0.0/8, ::1 or localhost", raw, host)
+}
+
+// run is main without the process around it: it parses args, runs the
+// load and writes the JSON line to stdout.
+func run(args []string, stdout io.Writer) error {
+	return runContext(context.Background(), args, stdout, io.Discard)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	target := o.url
+	reg := molotov.NewRegistry()
+	reg.Scenario("get", 1, func(ctx context.Context, s *molotov.Session) error {
+		resp, err := s.Get(ctx, target)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return molotov.ExpectStatus(resp, 200)
+	})
+	r := molotov.Runner{
+		Registry: reg,
+		Workers:  o.workers,
+		Duration: o.duration,
+		MaxRuns:  o.maxRuns,
+		Quiet:    true,
+		Output:   io.Discard,
+	}
+	res, err := r.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(map[string]any{
+		"ok":        res.OK,
+		"failed":    res.Failed,
+		"elapsed_s": res.Elapsed.Seconds(),
+	})
+}
