@@ -624,9 +624,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		if rs.hasHandlers {
 			rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: name})
 		}
-		start := time.Now()
+		start := time.Since(s.t0)
 		err = callScenario(ctx, sc.fn, s)
-		d = time.Since(start)
+		d = time.Since(s.t0) - start
 		s.endScenario()
 		st := rs.stats.scenarios[sc.index]
 		st.lat.Record(d)

@@ -1,0 +1,165 @@
+package molotov
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The session's shared timeout context and lazily re-armed timer must
+// time out a request at its own deadline, however long ago the timer was
+// armed, and must not time out anything else.
+
+func TestReqTimeoutAfterManyFastRequests(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			sbWaitCtx(r, 3*time.Second)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	const limit = 300 * time.Millisecond
+	var took time.Duration
+	var slowErr error
+	var fast atomic.Int64
+	reg := sbOneScenario("mix", func(ctx context.Context, s *Session) error {
+		// Fast requests for 2.5 timeouts: the timer fires while requests
+		// are in flight (re-arm) and between them (disarm).
+		for end := time.Now().Add(5 * limit / 2); time.Now().Before(end); {
+			if err := sbGet(ctx, s, "/fast"); err != nil {
+				return err
+			}
+			fast.Add(1)
+			if fast.Load()%50 == 0 {
+				time.Sleep(limit / 3) // idle gaps
+			}
+		}
+		start := time.Now()
+		slowErr = sbGet(ctx, s, "/slow")
+		took = time.Since(start)
+		return nil
+	})
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 1, RequestTimeout: limit, Quiet: true})
+	require.EqualValues(t, 1, res.OK, "errors: %v", res.Errors)
+	var te *TimeoutError
+	require.ErrorAs(t, slowErr, &te)
+	assert.ErrorIs(t, slowErr, context.DeadlineExceeded)
+	assert.GreaterOrEqual(t, took, limit, "timed out before its deadline")
+	assert.Less(t, took, limit+250*time.Millisecond, "timed out late")
+	assert.EqualValues(t, fast.Load(), res.Requests["GET /fast"].Count)
+	assert.Zero(t, res.Requests["GET /fast"].Errors)
+}
+
+func TestReqTimeoutConcurrentRequests(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			sbWaitCtx(r, 3*time.Second)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, "ok")
+	})
+	const limit = 300 * time.Millisecond
+	reg := sbOneScenario("fanout", func(ctx context.Context, s *Session) error {
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		took := make([]time.Duration, 8)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				path := "/fast"
+				if i%2 == 1 {
+					path = "/slow"
+				}
+				errs[i] = sbGet(ctx, s, path)
+				took[i] = time.Since(start)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if i%2 == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			var te *TimeoutError
+			if !errors.As(err, &te) {
+				return errors.New("slow request " + time.Duration(i).String() + " did not time out: " + errString(err))
+			}
+			if took[i] < limit || took[i] > limit+250*time.Millisecond {
+				return errors.New("slow request timed out after " + took[i].String())
+			}
+		}
+		return nil
+	})
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 2, RequestTimeout: limit, Quiet: true})
+	assert.EqualValues(t, 4, res.OK, "errors: %v", res.Errors)
+	assert.EqualValues(t, 16, res.Requests["GET /slow"].Errors)
+	assert.Zero(t, res.Requests["GET /fast"].Errors)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+func TestReqTimeoutParentChangesAndCancel(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slow") {
+			sbWaitCtx(r, 3*time.Second)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	// A new parent per request (WithRequestName), then a request cut by the
+	// scenario's own, shorter, context: not a TimeoutError.
+	var ownErr error
+	reg := sbOneScenario("named", func(ctx context.Context, s *Session) error {
+		for i := 0; i < 20; i++ {
+			if err := sbGet(WithRequestName(ctx, "GET /items/{id}"), s, "/items/1"); err != nil {
+				return err
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		ownErr = sbGet(cctx, s, "/slow")
+		return sbGet(ctx, s, "/after")
+	})
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 3, RequestTimeout: 2 * time.Second, Quiet: true})
+	assert.EqualValues(t, 3, res.OK, "errors: %v", res.Errors)
+	assert.EqualValues(t, 60, res.Requests["GET /items/{id}"].Count)
+	require.Error(t, ownErr)
+	var te *TimeoutError
+	assert.False(t, errors.As(ownErr, &te), "the scenario's own deadline is not the request timeout: %v", ownErr)
+
+	// Cancelling the run aborts a request in flight on the shared context.
+	reg = sbOneScenario("stuck", func(ctx context.Context, s *Session) error {
+		if err := sbGet(ctx, s, "/fast"); err != nil {
+			return err
+		}
+		return sbGet(ctx, s, "/slow")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	r := Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 1, RequestTimeout: 10 * time.Second, Quiet: true}
+	res, err := r.Run(ctx)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.EqualValues(t, 1, res.Failed)
+	assert.Equal(t, StopCancelled, res.StopReason)
+}
