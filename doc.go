@@ -204,10 +204,10 @@
 // Either way the teardowns run, and every scenario run that started is
 // counted once, as OK or Failed: Result.Started == Result.OK +
 // Result.Failed. A run cancelled in flight usually fails (its requests
-// return context.Canceled), so with ForceShutdown a run that stops at its
-// Duration may count a few failures, one per worker at most, and
-// Runner.Test fails unless MaxFailures allows them. Result.StopReason says why the run stopped, the first
-// reason that happened:
+// return context.Canceled): such failures are also counted in
+// Result.Interrupted, and [Runner.Test] does not hold them against the
+// target, so ForceShutdown does not fail a clean test. Result.StopReason
+// says why the run stopped, the first reason that happened:
 //
 //	"duration"      Runner.Duration elapsed                        StopDuration
 //	"max-runs"      every worker did Runner.MaxRuns runs            StopMaxRuns
@@ -270,8 +270,8 @@
 // Fatalf, skips under -short, clips the run to the test's deadline
 // (-timeout), cancels it on SIGINT or SIGTERM (teardowns run and the
 // summary is logged), and logs the summary with t.Logf (shown under -v or
-// when the test fails). It fails the test with Errorf when Failed reaches
-// MaxFailures (zero: any failure), when a worker's Setup or SetupSession
+// when the test fails) unless Quiet. It fails the test with Errorf when
+// Failed, less Interrupted, reaches MaxFailures (zero: any failure), when a worker's Setup or SetupSession
 // failed, or when a signal interrupted the run. It returns the [Result] for
 // further checks, such as a percentile bound, or nil when it skipped or the
 // run could not start.
