@@ -536,12 +536,7 @@ func (rs *runState) worker(id int, delay time.Duration) {
 			return
 		}
 	}
-	// A context per worker: the per-request timeouts derived from it
-	// register with this worker's context, not with one shared by all
-	// workers, so they take no contended lock.
-	wctx, wcancel := context.WithCancel(rs.ctx)
-	defer wcancel()
-	rs.loop(wctx, s, &timer)
+	rs.loop(rs.ctx, s, &timer)
 }
 
 func (rs *runState) setupFailed(err error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -50,7 +51,7 @@ type Session struct {
 	rs       *runState
 	base     string // base URL without trailing slash; "" when none
 	header   http.Header
-	logger   *zap.Logger
+	logger   atomic.Pointer[zap.Logger] // made on first use: most scenarios never log
 	step     int
 	iter     int64
 	scenario atomic.Pointer[scenario] // the scenario running now, for events
@@ -198,6 +199,10 @@ func (s *Session) closeTimeout() {
 	}
 }
 
+// defaultDialer is http.DefaultTransport's dialer, shared by every
+// session's transport (a net.Dialer is safe for concurrent use).
+var defaultDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+
 // newSession builds the worker's session from its config.
 func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) {
 	if cfg == nil {
@@ -215,13 +220,20 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		rs:     rs,
 		base:   strings.TrimRight(base, "/"),
 		header: cfg.Header,
-		logger: rs.logger.With(zap.Int("worker", worker)),
-		names:  make(map[string]*requestStats),
 		t0:     time.Now(),
 	}
 	var rt http.RoundTripper = cfg.Transport
 	if rt == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// http.DefaultTransport's settings, built afresh: Clone would also
+		// copy the TLS config that DefaultTransport grew when first used.
+		tr := &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           defaultDialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
 		tr.MaxIdleConnsPerHost = 16
 		// No client-side idle timeout: its timer reset costs every request,
 		// servers close idle connections themselves, and the session
@@ -308,7 +320,16 @@ func (s *Session) Value(key any) any {
 }
 
 // Logger returns the run's logger with the worker's number attached.
-func (s *Session) Logger() *zap.Logger { return s.logger }
+func (s *Session) Logger() *zap.Logger {
+	if l := s.logger.Load(); l != nil {
+		return l
+	}
+	l := s.rs.logger.With(zap.Int("worker", s.Worker))
+	if s.logger.CompareAndSwap(nil, l) {
+		return l
+	}
+	return s.logger.Load()
+}
 
 // Printf prints a line on the run's console (Molotov's session.print).
 // Nothing is printed when the run is Quiet.
@@ -507,6 +528,9 @@ func (s *Session) statsFor(req *http.Request) *requestStats {
 	}
 	name := string(s.key)
 	st := s.rs.stats.request(name)
+	if s.names == nil {
+		s.names = make(map[string]*requestStats)
+	}
 	if len(s.names) < maxRequestNames {
 		s.names[name] = st
 	}
