@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -349,4 +351,34 @@ func TestRunnerTestStopsOnSIGINT(t *testing.T) {
 	assert.Equal(t, res.Started, res.OK+res.Failed)
 	assert.True(t, tornDown.Load(), "GlobalTeardown ran with a live context")
 	assert.Contains(t, strings.Join(tb.errs, "\n"), "interrupted by a signal")
+}
+
+func TestFlagsRegisteredOnlyWhenAsked(t *testing.T) {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-molotov.") || strings.HasPrefix(a, "--molotov.") {
+			t.Skip("this test binary was given -molotov.* flags")
+		}
+	}
+	assert.Nil(t, flag.Lookup("molotov.workers"), "no -molotov.* flag on flag.CommandLine unless os.Args has one")
+	assert.Nil(t, commandLineFlags())
+}
+
+// TestFlagsFromCommandLine runs this test binary again with -molotov.*
+// flags, as go test -args would, and checks that Runner.Test applies them.
+func TestFlagsFromCommandLine(t *testing.T) {
+	if os.Getenv("MOLOTOV_TEST_CHILD") == "1" {
+		require.NotNil(t, flag.Lookup("molotov.workers"), "-molotov.* flags are registered when os.Args has one")
+		reg, entered := noHTTPRegistry(nil)
+		tb := &fakeTB{ctx: t.Context()}
+		res := (&Runner{Registry: reg, Workers: 1, MaxRuns: 1, Quiet: true}).Test(tb)
+		require.NotNil(t, res)
+		fmt.Printf("child entered=%d\n", entered.Load())
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFlagsFromCommandLine$", "-test.count=1",
+		"-molotov.workers=3", "-molotov.max-runs=4")
+	cmd.Env = append(os.Environ(), "MOLOTOV_TEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "child entered=12", "3 workers × 4 runs from the flags")
 }
