@@ -80,6 +80,8 @@ func (r *Runner) Test(t TB) *Result {
 	}
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	// After the first signal, a second one kills the test binary as usual.
+	defer context.AfterFunc(sigCtx, stopSignals)()
 	cfg.summaryOff = true
 	res, err := cfg.Run(sigCtx)
 	if err != nil {

@@ -44,6 +44,9 @@ type scenario struct {
 	index  int // position in the run's name-sorted list
 }
 
+// maxWeight keeps the sum of weights far from overflowing.
+const maxWeight = 1 << 30
+
 // Registry holds what a load test registers: scenarios, fixtures, event
 // handlers and shared variables. A run reads it and never changes it.
 // DefaultRegistry is the one the package-level functions use; tests that
@@ -82,6 +85,8 @@ func (r *Registry) Scenario(name string, weight int, fn ScenarioFunc, opts ...Sc
 		panic("molotov: Scenario with an empty name; give every scenario a unique name")
 	case weight < 0:
 		panic(fmt.Sprintf("molotov: scenario %q has negative weight %d; use 0 to disable it or a positive weight", name, weight))
+	case weight > maxWeight:
+		panic(fmt.Sprintf("molotov: scenario %q has weight %d, above %d; weights are relative, use smaller numbers", name, weight, maxWeight))
 	case fn == nil:
 		panic(fmt.Sprintf("molotov: scenario %q has a nil func", name))
 	}

@@ -283,6 +283,7 @@ type runState struct {
 	stopMu     sync.Mutex
 	stopReason StopReason
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
+	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 
 	iteration atomic.Int64
 	sizing    *sizer
@@ -339,6 +340,9 @@ func (rs *runState) stop(reason StopReason) {
 	close(rs.stopCh)
 	if rs.cfg.ForceShutdown {
 		rs.cancel()
+	} else {
+		// Runs in flight get RequestTimeout to finish, then are cancelled.
+		rs.grace = time.AfterFunc(rs.cfg.RequestTimeout, rs.cancel)
 	}
 }
 
@@ -395,6 +399,13 @@ func (rs *runState) run() *Result {
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
 	rs.elapsed.Store(int64(time.Since(rs.start)))
+	defer func() {
+		rs.stopMu.Lock()
+		if rs.grace != nil {
+			rs.grace.Stop()
+		}
+		rs.stopMu.Unlock()
+	}()
 
 	// Every worker ended by itself: MaxRuns, SingleRun, or all setups failed.
 	if rs.reason() == "" {
@@ -611,6 +622,16 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 	name := ""
 	var err error
 	var d time.Duration
+	counted := false
+	defer func() {
+		if !counted { // runtime.Goexit (t.FailNow, require) in the scenario or a handler
+			if sc != nil && pickErr == nil {
+				rs.stats.scenarios[sc.index].failed.Add(1)
+			}
+			rs.stats.failed.Add(1)
+			rs.stats.errs.add(errGoexit)
+		}
+	}()
 	if pickErr != nil {
 		err = pickErr
 	} else {
@@ -623,6 +644,7 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		err = callScenario(ctx, sc.fn, s)
 		d = time.Since(s.t0) - start
 		s.endScenario()
+		s.scenario.Store(nil)
 		st := rs.stats.scenarios[sc.index]
 		st.lat.Record(d)
 		if err != nil {
@@ -631,6 +653,7 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 			st.ok.Add(1)
 		}
 	}
+	counted = true
 	if err == nil {
 		rs.stats.ok.Add(1)
 		if rs.hasHandlers {
@@ -640,8 +663,10 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		return true
 	}
 	failed := rs.stats.failed.Add(1)
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	interrupted := false
+	if ce := ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce)) {
 		rs.stats.interrupted.Add(1)
+		interrupted = true
 	}
 	rs.stats.errs.add(err)
 	if rs.hasHandlers {
@@ -649,6 +674,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 	}
 	if rs.cfg.Verbose >= 1 {
 		rs.reportFailure(s, name, err)
+	}
+	if interrupted { // the run cancelled it: not the target's failure
+		return false
 	}
 	switch {
 	case rs.cfg.ExitOnFailure:
@@ -689,6 +717,8 @@ func callScenario(ctx context.Context, fn ScenarioFunc, s *Session) (err error) 
 	}()
 	return fn(ctx, s)
 }
+
+var errGoexit = errors.New("molotov: scenario run ended by runtime.Goexit (t.FailNow or require in a scenario or event handler?); return an error instead")
 
 // emit sends ev to every handler; a panicking handler is logged, never
 // fatal.

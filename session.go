@@ -38,7 +38,12 @@ type SessionConfig struct {
 // scenario runs, so cookies and keep-alive connections persist.
 //
 // Session's methods are safe for concurrent use: a scenario may fan out
-// over s.Client from several goroutines. Never call t.FailNow (or testify's
+// over s.Client from several goroutines.
+//
+// Requests made with Get, Post, GetJSON and PostJSON may carry a context
+// of the session's own, derived from the one passed in (it holds the
+// request timeout): read the scenario's ctx, not resp.Request.Context().
+// Each redirect hop gets its own RequestTimeout. Never call t.FailNow (or testify's
 // require) inside a scenario: return an error instead.
 type Session struct {
 	// Worker is the worker's number, from 0 (Molotov's worker_id).
@@ -510,6 +515,11 @@ func WithRequestName(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, requestNameKey{}, name)
 }
 
+// sessionNameCache bounds the request names a session remembers; others
+// are looked up in the run's table each time, so memory stays bounded
+// however many workers and names there are.
+const sessionNameCache = 64
+
 // statsFor finds the stats of req's name, building "METHOD /path" without
 // allocating when the session has seen it before.
 func (s *Session) statsFor(req *http.Request) *requestStats {
@@ -526,13 +536,12 @@ func (s *Session) statsFor(req *http.Request) *requestStats {
 	if st, ok := s.names[string(s.key)]; ok {
 		return st
 	}
-	name := string(s.key)
-	st := s.rs.stats.request(name)
+	st := s.rs.stats.request(string(s.key))
 	if s.names == nil {
 		s.names = make(map[string]*requestStats)
 	}
-	if len(s.names) < maxRequestNames {
-		s.names[name] = st
+	if len(s.names) < sessionNameCache {
+		s.names[st.name] = st // the run's own copy of the name: nothing per session but the entry
 	}
 	return st
 }
@@ -614,6 +623,18 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	b.rc, b.last, b.status = resp.Body, time.Since(s.t0), resp.StatusCode
 	resp.Body = b
 	s.mu.Lock()
+	if n := len(s.bodies); n >= 16 && n == cap(s.bodies) {
+		// Forget the bodies already closed, so that a long scenario run does
+		// not keep every response it made (amortised O(1)).
+		live := s.bodies[:0]
+		for _, x := range s.bodies {
+			if !x.closed.Load() {
+				live = append(live, x)
+			}
+		}
+		clear(s.bodies[len(live):])
+		s.bodies = live
+	}
 	s.bodies = append(s.bodies, b)
 	s.mu.Unlock()
 	return resp, nil
@@ -726,6 +747,7 @@ type trackedBody struct {
 	n        int64
 	err      error // sticky error once the limit is passed
 	done     bool  // latency recorded
+	draining bool  // the session drains what the scenario left
 	closed   atomic.Bool
 	s        *Session
 	shared   bool               // the request uses the session's reusable timeout context
@@ -789,7 +811,7 @@ func (b *trackedBody) finish(failed bool) {
 	} else {
 		d = time.Since(b.t0) - b.start
 	}
-	b.st.record(d, b.status, failed)
+	b.st.record(d, b.status, failed && !b.draining) // the scenario did not want the rest
 	b.endTimeout()
 }
 
@@ -797,8 +819,33 @@ func (b *trackedBody) drainAndClose() {
 	// The scenario is done with this body: its latency ends where the
 	// scenario last used it, not at the end of the scenario.
 	b.fixed = max(b.last-b.start, 1)
+	b.draining = true
+	t := time.AfterFunc(drainWait, b.abort) // a slow or endless body is not worth its connection
 	io.CopyN(io.Discard, b, drainLimit)
+	t.Stop()
 	b.Close()
+}
+
+const drainWait = 100 * time.Millisecond
+
+// abort cancels the request of b, from another goroutine.
+func (b *trackedBody) abort() {
+	if !b.shared {
+		if b.cancel != nil {
+			b.cancel()
+		}
+		return
+	}
+	r := &b.s.rt
+	r.mu.Lock()
+	if r.busy != b {
+		r.mu.Unlock()
+		return
+	}
+	cancel := r.cancel
+	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
+	r.mu.Unlock()
+	cancel(context.Canceled)
 }
 
 // ResponseTooLargeError reports a response body longer than

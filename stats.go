@@ -133,6 +133,7 @@ type scenarioStats struct {
 }
 
 type requestStats struct {
+	name   string
 	total  *atomic.Int64 // the run's request counter
 	count  atomic.Int64
 	errors atomic.Int64
@@ -169,7 +170,7 @@ func (st *runStats) request(name string) *requestStats {
 			return v.(*requestStats)
 		}
 	}
-	r := &requestStats{total: &st.requests}
+	r := &requestStats{name: name, total: &st.requests}
 	st.reqs.Store(name, r)
 	st.reqCount++
 	if st.onNewRequest != nil {
