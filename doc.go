@@ -195,8 +195,9 @@
 //   - Stop starting: when Duration elapsed, every worker did MaxRuns runs,
 //     a failure with ExitOnFailure, MaxFailures failures, Sizing passed its
 //     tolerance, or [Run.Stop] was called. No new scenario run starts and
-//     pending delays end; runs in flight finish (within RequestTimeout per
-//     request), or are cancelled at once with [Runner.ForceShutdown].
+//     pending delays end; runs in flight get RequestTimeout to finish,
+//     then their context is cancelled, or they are cancelled at once with
+//     [Runner.ForceShutdown].
 //   - Cancel: the context given to Run or Start is cancelled (and, in
 //     [Runner.Test], on SIGINT or SIGTERM). Runs in flight see their
 //     context cancelled.

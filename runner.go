@@ -253,8 +253,9 @@ func (r *Run) Snapshot() *Result {
 }
 
 // Stop stops starting new scenario runs, as when Duration is reached. Runs
-// in flight finish (or are cancelled with ForceShutdown). It returns at
-// once; call Wait for the Result.
+// in flight get RequestTimeout to finish before their context is
+// cancelled (at once with ForceShutdown). It returns at once; call Wait
+// for the Result.
 func (r *Run) Stop() { r.rs.stop(StopStopped) }
 
 // Wait blocks until the run ended and returns its Result.
