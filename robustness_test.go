@@ -17,14 +17,8 @@ import (
 // Regression tests for the defects a code review found: each one failed
 // before its fix.
 
-func oneScenario(name string, fn ScenarioFunc) *Registry {
-	r := NewRegistry()
-	r.Scenario(name, 1, fn)
-	return r
-}
-
 func TestGoexitInScenarioIsCountedOnce(t *testing.T) {
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		if s.Step() == 2 {
 			runtime.Goexit() // what t.FailNow and require do
 		}
@@ -40,7 +34,7 @@ func TestGoexitInScenarioIsCountedOnce(t *testing.T) {
 
 func TestCancelIsTheStopReasonEvenWithExitOnFailure(t *testing.T) {
 	for i := 0; i < 20; i++ {
-		reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+		reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 			<-ctx.Done()
 			return ctx.Err()
 		})
@@ -56,7 +50,7 @@ func TestCancelIsTheStopReasonEvenWithExitOnFailure(t *testing.T) {
 }
 
 func TestStopBoundsRunsInFlightByRequestTimeout(t *testing.T) {
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		select { // a scenario that only stops when its context ends
 		case <-time.After(5 * time.Second):
 		case <-ctx.Done():
@@ -86,7 +80,7 @@ func TestForgottenStreamingBodyDoesNotStallTheWorker(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")
 		if err != nil {
 			return err
@@ -108,7 +102,7 @@ func TestForceShutdownDuringBodyReadIsInterrupted(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")
 		if err != nil {
 			return err
@@ -125,7 +119,7 @@ func TestForceShutdownDuringBodyReadIsInterrupted(t *testing.T) {
 func TestContextDeadlineFailuresAreInterrupted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")
 		if err != nil {
 			return err
@@ -142,7 +136,7 @@ func TestContextDeadlineFailuresAreInterrupted(t *testing.T) {
 }
 
 func TestInterruptedRunsDoNotFeedSizing(t *testing.T) {
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		select {
 		case <-time.After(100 * time.Millisecond):
 			return nil
@@ -162,7 +156,7 @@ func TestClosedBodiesAreForgottenDuringALongScenarioRun(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
 	var tracked int
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		for i := 0; i < 2000; i++ {
 			resp, err := s.Get(ctx, "/")
 			if err != nil {
@@ -183,7 +177,7 @@ func TestClosedBodiesAreForgottenDuringALongScenarioRun(t *testing.T) {
 }
 
 func TestRequestNameCachePerSessionIsBounded(t *testing.T) {
-	reg := oneScenario("a", func(ctx context.Context, s *Session) error {
+	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		for i := 0; i < 200; i++ {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:1/n"+strconv.Itoa(i), nil)
 			s.statsFor(req)
