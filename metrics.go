@@ -63,55 +63,47 @@ func (g liveGauge) Value() int64            { return g.v.Load() }
 // liveHistogram is a go-metrics Histogram over one of the run's
 // histograms, in nanoseconds. Its percentiles come from the log-bucketed
 // histogram (within 1%), not from a sample. Update and Clear do nothing.
+// Each statistic reads a fresh copy; exporters that read several should
+// take a Snapshot first, as go-metrics' own exporters do.
 type liveHistogram struct{ h *hist.Histogram }
 
-func (h liveHistogram) snap() *hist.Snapshot { return h.h.Snapshot() }
+func (h liveHistogram) frozen() frozenHistogram { return frozenHistogram{h.h.Snapshot()} }
 
-func (h liveHistogram) Clear()            {}
-func (h liveHistogram) Update(int64)      {}
-func (h liveHistogram) Count() int64      { return h.h.Count() }
-func (h liveHistogram) Max() int64        { return int64(h.snap().Max) }
-func (h liveHistogram) Min() int64        { return int64(h.snap().Min) }
-func (h liveHistogram) Mean() float64     { return float64(h.snap().Mean()) }
-func (h liveHistogram) Sum() int64        { return h.snap().Sum }
-func (h liveHistogram) StdDev() float64   { return float64(h.snap().StdDev()) }
-func (h liveHistogram) Variance() float64 { d := h.StdDev(); return d * d }
-func (h liveHistogram) Sample() metrics.Sample {
-	return metrics.NewSampleSnapshot(h.Count(), nil)
-}
-func (h liveHistogram) Percentile(p float64) float64 { return h.Percentiles([]float64{p})[0] }
+func (h liveHistogram) Clear()                             {}
+func (h liveHistogram) Update(int64)                       {}
+func (h liveHistogram) Count() int64                       { return h.h.Count() }
+func (h liveHistogram) Max() int64                         { return h.frozen().Max() }
+func (h liveHistogram) Min() int64                         { return h.frozen().Min() }
+func (h liveHistogram) Mean() float64                      { return h.frozen().Mean() }
+func (h liveHistogram) Sum() int64                         { return h.frozen().Sum() }
+func (h liveHistogram) StdDev() float64                    { return h.frozen().StdDev() }
+func (h liveHistogram) Variance() float64                  { return h.frozen().Variance() }
+func (h liveHistogram) Percentile(p float64) float64       { return h.frozen().Percentile(p) }
+func (h liveHistogram) Percentiles(ps []float64) []float64 { return h.frozen().Percentiles(ps) }
+func (h liveHistogram) Sample() metrics.Sample             { return h.frozen().Sample() }
+func (h liveHistogram) Snapshot() metrics.Histogram        { return h.frozen() }
+
+// frozenHistogram is a histogram's Snapshot: it answers from one copy of
+// the counts.
+type frozenHistogram struct{ s *hist.Snapshot }
+
+func (f frozenHistogram) Clear()                       {}
+func (f frozenHistogram) Update(int64)                 {}
+func (f frozenHistogram) Count() int64                 { return f.s.Count }
+func (f frozenHistogram) Max() int64                   { return int64(f.s.Max) }
+func (f frozenHistogram) Min() int64                   { return int64(f.s.Min) }
+func (f frozenHistogram) Mean() float64                { return float64(f.s.Mean()) }
+func (f frozenHistogram) Sum() int64                   { return f.s.Sum }
+func (f frozenHistogram) StdDev() float64              { return float64(f.s.StdDev()) }
+func (f frozenHistogram) Variance() float64            { d := f.StdDev(); return d * d }
+func (f frozenHistogram) Percentile(p float64) float64 { return float64(f.s.Quantile(p)) }
+func (f frozenHistogram) Snapshot() metrics.Histogram  { return f }
+
+// Sample returns an empty sample of the right count: the values live in
+// the histogram's buckets, not in a reservoir.
+func (f frozenHistogram) Sample() metrics.Sample { return metrics.NewSampleSnapshot(f.s.Count, nil) }
 
 // Percentiles takes go-metrics' fractions (0.99 for p99).
-func (h liveHistogram) Percentiles(ps []float64) []float64 {
-	s := h.snap()
-	out := make([]float64, len(ps))
-	for i, p := range ps {
-		out[i] = float64(s.Quantile(p))
-	}
-	return out
-}
-
-func (h liveHistogram) Snapshot() metrics.Histogram {
-	return frozenHistogram{liveHistogram: h, s: h.snap()}
-}
-
-// frozenHistogram is a Snapshot: it answers from one copy of the counts.
-type frozenHistogram struct {
-	liveHistogram
-	s *hist.Snapshot
-}
-
-func (f frozenHistogram) snap() *hist.Snapshot { return f.s }
-func (f frozenHistogram) Count() int64         { return f.s.Count }
-func (f frozenHistogram) Max() int64           { return int64(f.s.Max) }
-func (f frozenHistogram) Min() int64           { return int64(f.s.Min) }
-func (f frozenHistogram) Mean() float64        { return float64(f.s.Mean()) }
-func (f frozenHistogram) Sum() int64           { return f.s.Sum }
-func (f frozenHistogram) StdDev() float64      { return float64(f.s.StdDev()) }
-func (f frozenHistogram) Variance() float64    { d := f.StdDev(); return d * d }
-func (f frozenHistogram) Percentile(p float64) float64 {
-	return float64(f.s.Quantile(p))
-}
 func (f frozenHistogram) Percentiles(ps []float64) []float64 {
 	out := make([]float64, len(ps))
 	for i, p := range ps {
@@ -119,4 +111,3 @@ func (f frozenHistogram) Percentiles(ps []float64) []float64 {
 	}
 	return out
 }
-func (f frozenHistogram) Snapshot() metrics.Histogram { return f }
