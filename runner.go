@@ -286,11 +286,10 @@ type runState struct {
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 
-	iteration atomic.Int64
-	sizing    *sizer
-	start     time.Time
-	elapsed   atomic.Int64 // nanoseconds, set once every worker ended
-	wg        sync.WaitGroup
+	sizing  *sizer
+	start   time.Time
+	elapsed atomic.Int64 // nanoseconds, set once every worker ended
+	wg      sync.WaitGroup
 }
 
 func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
@@ -581,8 +580,7 @@ func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
 			sc = rs.pick(rng)
 		}
 		s.step = step
-		s.iter = rs.iteration.Add(1)
-		rs.stats.started.Add(1)
+		s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
 		ok := rs.runScenario(ctx, s, sc, pickErr)
 		last := (cfg.MaxRuns > 0 && step == cfg.MaxRuns) || (cfg.SingleRun && step == len(rs.snap.scenarios))
 		if last {
