@@ -86,16 +86,22 @@ func (ts *connServer) waitOpenConns(within time.Duration) int {
 // scenarioGetOK is a scenario that GETs path and expects a 200, closing the body.
 func scenarioGetOK(path string) ScenarioFunc {
 	return func(ctx context.Context, s *Session) error {
-		resp, err := s.Get(ctx, path)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		return ExpectStatus(resp, http.StatusOK)
+		return getDrained(ctx, s, path, http.StatusOK)
 	}
+}
+
+// getDrained GETs path, reads and closes the body, and checks the status
+// against codes (any 2xx when none).
+func getDrained(ctx context.Context, s *Session, path string, codes ...int) error {
+	resp, err := s.Get(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	return ExpectStatus(resp, codes...)
 }
 
 // scenarioNoop is a scenario that does nothing and succeeds.

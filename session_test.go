@@ -75,17 +75,7 @@ func sbOneScenario(name string, fn ScenarioFunc) *Registry {
 }
 
 // sbGet GETs path, reads and closes the body, and checks for a 2xx.
-func sbGet(ctx context.Context, s *Session, path string) error {
-	resp, err := s.Get(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	return ExpectStatus(resp)
-}
+func sbGet(ctx context.Context, s *Session, path string) error { return getDrained(ctx, s, path) }
 
 // sbOK answers "ok".
 func sbOK(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
