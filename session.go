@@ -290,11 +290,7 @@ func (j *lazyJar) Cookies(u *url.URL) []*http.Cookie {
 func (s *Session) close() {
 	s.endScenario()
 	defer s.closeTimeout()
-	if s.trans != nil {
-		s.trans.CloseIdleConnections()
-	} else {
-		s.Client.CloseIdleConnections()
-	}
+	s.Client.CloseIdleConnections() // measuringTransport passes it to whichever transport it wraps
 }
 
 // Step returns the number of the current scenario run of this worker,
@@ -582,7 +578,7 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	if sc, ok := parent.(*sharedCtx); ok && sc.s == s {
 		parent, stamped = sc.parent, true
 	}
-	b := &trackedBody{s: s, st: st, t0: s.t0, start: start, limit: rs.cfg.MaxResponseBytes, timeout: t.timeout, parent: parent, method: req.Method, url: req.URL}
+	b := &trackedBody{s: s, st: st, start: start, limit: rs.cfg.MaxResponseBytes, timeout: t.timeout, parent: parent, method: req.Method, url: req.URL}
 	if t.timeout > 0 {
 		var ctx context.Context
 		if s.trans != nil {
@@ -736,8 +732,7 @@ const drainLimit = 256 << 10
 type trackedBody struct {
 	rc       io.ReadCloser
 	st       *requestStats
-	t0       time.Time     // the session's clock base
-	start    time.Duration // since t0: when the request was sent
+	start    time.Duration // since the session's t0: when the request was sent
 	last     time.Duration // since t0: when the headers came, then the scenario's last read
 	fixed    time.Duration // latency to record instead of time.Since(start); 0: none
 	method   string
@@ -777,7 +772,7 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
 	if err == nil && b.fixed == 0 {
-		b.last = time.Since(b.t0) // a read that ends the body sets the latency in finish instead
+		b.last = time.Since(b.s.t0) // a read that ends the body sets the latency in finish instead
 	}
 	if b.limit > 0 && b.n > b.limit {
 		b.err = &ResponseTooLargeError{Limit: b.limit}
@@ -809,7 +804,7 @@ func (b *trackedBody) finish(failed bool) {
 	if b.fixed > 0 {
 		d = b.fixed
 	} else {
-		d = time.Since(b.t0) - b.start
+		d = time.Since(b.s.t0) - b.start
 	}
 	b.st.record(d, b.status, failed && !b.draining) // the scenario did not want the rest
 	b.endTimeout()
