@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -84,7 +85,7 @@ func (rs *runState) printDump(s string) {
 		rs.logger.Debug("http dump", zap.String("dump", s))
 		return
 	}
-	rs.console.Println(string(bytes.TrimRight([]byte(s), "\n")))
+	rs.console.Println(strings.TrimRight(s, "\n"))
 }
 
 // summaryOf converts a Result for the console's summary table.
