@@ -33,7 +33,7 @@ func (rs *runState) registerMetrics() {
 	}
 	reg("molotov.runs.ok", liveCounter{&st.ok})
 	reg("molotov.runs.failed", liveCounter{&st.failed})
-	reg("molotov.requests", liveCounter{&st.requests})
+	reg("molotov.requests", liveCounter{loaderFunc(st.requestTotal)})
 	reg("molotov.workers", liveGauge{&st.active})
 	st.onNewRequest = func(name string, r *requestStats) {
 		reg("molotov.request."+name+".duration", liveHistogram{&r.lat})
@@ -42,6 +42,11 @@ func (rs *runState) registerMetrics() {
 }
 
 type int64Loader interface{ Load() int64 }
+
+// loaderFunc is a figure computed when read.
+type loaderFunc func() int64
+
+func (f loaderFunc) Load() int64 { return f() }
 
 // liveCounter is a read-only go-metrics Counter over one of the run's
 // atomics; Inc, Dec and Clear do nothing (the run owns the figure).

@@ -635,15 +635,17 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		err = pickErr
 	} else {
 		name = sc.name
-		s.scenario.Store(sc)
-		if rs.hasHandlers {
+		if rs.hasHandlers { // the scenario's name is only read for events
+			s.scenario.Store(sc)
 			rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: name})
 		}
 		start := time.Since(s.t0)
 		err = callScenario(ctx, sc.fn, s)
 		d = time.Since(s.t0) - start
 		s.endScenario()
-		s.scenario.Store(nil)
+		if rs.hasHandlers {
+			s.scenario.Store(nil)
+		}
 		st := rs.stats.scenarios[sc.index]
 		st.lat.Record(d)
 		if err != nil {

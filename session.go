@@ -63,10 +63,11 @@ type Session struct {
 
 	mu     sync.Mutex
 	values map[any]any
-	bodies []*trackedBody           // bodies handed out during the current scenario run
-	names  map[string]*requestStats // this session's cache of request stats by name
-	key    []byte                   // scratch for building "METHOD /path"
-	trans  *http.Transport          // the worker's own transport, closed when the session ends
+	bodies []*trackedBody               // bodies handed out during the current scenario run
+	names  map[string]*nameEntry        // this session's request names, "METHOD /path"
+	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor
+	key    []byte                       // scratch for building "METHOD /path"
+	trans  *http.Transport              // the worker's own transport, closed when the session ends
 
 	// t0 is the session's clock base: times are kept as time.Since(t0),
 	// one monotonic clock read (time.Now reads two clocks).
@@ -208,6 +209,26 @@ func (s *Session) closeTimeout() {
 // session's transport (a net.Dialer is safe for concurrent use).
 var defaultDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 
+// proxyCache answers http.ProxyFromEnvironment for a session's transport,
+// remembering the answer for the latest scheme and host: the environment
+// is read once per process anyway, and the lookup costs on every request.
+type proxyCache struct{ last atomic.Pointer[proxyEntry] }
+
+type proxyEntry struct {
+	scheme, host string
+	url          *url.URL
+	err          error
+}
+
+func (c *proxyCache) proxy(req *http.Request) (*url.URL, error) {
+	if e := c.last.Load(); e != nil && e.host == req.URL.Host && e.scheme == req.URL.Scheme {
+		return e.url, e.err
+	}
+	u, err := http.ProxyFromEnvironment(req)
+	c.last.Store(&proxyEntry{scheme: req.URL.Scheme, host: req.URL.Host, url: u, err: err})
+	return u, err
+}
+
 // newSession builds the worker's session from its config.
 func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) {
 	if cfg == nil {
@@ -232,7 +253,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		// http.DefaultTransport's settings, built afresh: Clone would also
 		// copy the TLS config that DefaultTransport grew when first used.
 		tr := &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
+			Proxy:                 new(proxyCache).proxy,
 			DialContext:           defaultDialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          100,
@@ -349,7 +370,7 @@ func (s *Session) Metrics() metrics.Registry { return s.rs.metrics }
 // as is; a path is appended to the base URL's path
 // ("http://h/api/v1" + "/items" → "http://h/api/v1/items").
 func (s *Session) URL(u string) string {
-	if hasPrefixFold(u, "http://") || hasPrefixFold(u, "https://") || s.base == "" {
+	if s.base == "" || isAbsoluteHTTP(u) {
 		return u
 	}
 	if u == "" || u[0] != '/' {
@@ -508,38 +529,59 @@ type requestNameKey struct{}
 //
 //	ctx = molotov.WithRequestName(ctx, "GET /items/{id}")
 func WithRequestName(ctx context.Context, name string) context.Context {
+	requestNamesUsed.Store(true)
 	return context.WithValue(ctx, requestNameKey{}, name)
 }
+
+// requestNamesUsed is set once WithRequestName was called in the process:
+// until then no request's context is searched for a name (a walk up the
+// context chain on every request).
+var requestNamesUsed atomic.Bool
 
 // sessionNameCache bounds the request names a session remembers; others
 // are looked up in the run's table each time, so memory stays bounded
 // however many workers and names there are.
 const sessionNameCache = 64
 
-// statsFor finds the stats of req's name, building "METHOD /path" without
-// allocating when the session has seen it before.
+// nameEntry is a request name a session has seen, split into its method
+// and path, with its stats.
+type nameEntry struct {
+	method, path string
+	st           *requestStats
+}
+
+// statsFor finds the stats of req's name. A session's recent names are
+// found without a lock, a hash or an allocation: a scenario's requests
+// mostly repeat the same few names.
 func (s *Session) statsFor(req *http.Request) *requestStats {
-	if name, ok := req.Context().Value(requestNameKey{}).(string); ok && name != "" {
-		return s.rs.stats.request(name)
+	if requestNamesUsed.Load() {
+		if name, ok := req.Context().Value(requestNameKey{}).(string); ok && name != "" {
+			return s.rs.stats.request(name)
+		}
 	}
 	path := "/"
 	if req.URL != nil && req.URL.Path != "" {
 		path = req.URL.Path
 	}
+	slot := &s.recent[(len(path)+len(req.Method))%len(s.recent)]
+	if e := slot.Load(); e != nil && e.path == path && e.method == req.Method {
+		return e.st
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.key = append(append(append(s.key[:0], req.Method...), ' '), path...)
-	if st, ok := s.names[string(s.key)]; ok {
-		return st
+	e, ok := s.names[string(s.key)]
+	if !ok {
+		e = &nameEntry{method: req.Method, path: path, st: s.rs.stats.request(string(s.key))}
+		if s.names == nil {
+			s.names = make(map[string]*nameEntry)
+		}
+		if len(s.names) < sessionNameCache {
+			s.names[e.st.name] = e // the run's own copy of the name: nothing per session but the entry
+		}
 	}
-	st := s.rs.stats.request(string(s.key))
-	if s.names == nil {
-		s.names = make(map[string]*requestStats)
-	}
-	if len(s.names) < sessionNameCache {
-		s.names[st.name] = st // the run's own copy of the name: nothing per session but the entry
-	}
-	return st
+	slot.Store(e)
+	return e.st
 }
 
 // measuringTransport wraps a worker's transport: it applies the session's
@@ -876,6 +918,18 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // Timeout reports true, so net.Error-style checks see a timeout.
 func (e *TimeoutError) Timeout() bool { return true }
+
+// isAbsoluteHTTP reports whether u starts with http:// or https://, in any
+// case; the common lower-case spelling is checked first, without folding.
+func isAbsoluteHTTP(u string) bool {
+	if len(u) < len("http://") || (u[0] != 'h' && u[0] != 'H') {
+		return false
+	}
+	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+		return true
+	}
+	return hasPrefixFold(u, "http://") || hasPrefixFold(u, "https://")
+}
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)

@@ -222,6 +222,10 @@ func TestSessionURL(t *testing.T) {
 		{"host only base", "http://h", "/items", "http://h/items"},
 		{"empty path", "http://h/api", "", "http://h/api/"},
 		{"empty base, absolute url", "", "http://h/items", "http://h/items"},
+		{"upper-case scheme as is", "http://h/api", "HTTP://other/x", "HTTP://other/x"},
+		{"mixed-case https as is", "http://h/api", "Https://other/x", "Https://other/x"},
+		{"path starting with h", "http://h/api", "health", "http://h/api/health"},
+		{"short path", "http://h/api", "h", "http://h/api/h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,8 +45,10 @@ func TestStatsRequestsByNameAndStatus(t *testing.T) {
 			io.Copy(io.Discard, resp.Body)
 			return resp.Body.Close()
 		}
+		// GET /ok, PUT /ok and GET /nf share a slot of the session's
+		// recent-names cache: same lengths, different methods or paths.
 		for _, c := range []struct{ m, p string }{
-			{"GET", "/ok"}, {"POST", "/ok"}, {"GET", "/nf"}, {"DELETE", "/err/x"},
+			{"GET", "/ok"}, {"POST", "/ok"}, {"PUT", "/ok"}, {"GET", "/nf"}, {"DELETE", "/err/x"},
 			{"PUT", fmt.Sprintf("/flip?n=%d", s.Step()%2)},
 		} {
 			if err := do(c.m, c.p); err != nil {
@@ -63,6 +65,7 @@ func TestStatsRequestsByNameAndStatus(t *testing.T) {
 	want := map[string]map[int]int64{
 		"GET /ok":       {200: n},
 		"POST /ok":      {200: n},
+		"PUT /ok":       {200: n},
 		"GET /nf":       {404: n},
 		"DELETE /err/x": {500: n},
 		"PUT /flip":     {202: n / 2, 418: n / 2},
