@@ -39,6 +39,22 @@ var flagSpecs = []flagSpec{
 	{"console-update", "live console refresh interval (Runner.ConsoleUpdate)", durSetter(func(r *Runner) *time.Duration { return &r.ConsoleUpdate }), false},
 	{"base-url", "base URL of the target (Runner.BaseURL)", strSetter(func(r *Runner) *string { return &r.BaseURL }), false},
 	{"seed", "seed for reproducible scenario picking (Runner.Seed)", int64Setter(func(r *Runner) *int64 { return &r.Seed }), false},
+	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
+}
+
+// thresholdSetter checks one threshold (or, from the environment, several
+// separated by ";") and adds it to the Runner's.
+func thresholdSetter(r *Runner, v string) error {
+	for _, e := range strings.Split(v, ";") {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		if _, err := parseThreshold(e); err != nil {
+			return err
+		}
+		r.Thresholds = append(r.Thresholds, e)
+	}
+	return nil
 }
 
 type flagSpec struct {
@@ -47,6 +63,10 @@ type flagSpec struct {
 	set    func(r *Runner, v string) error
 	isBool bool
 }
+
+// repeatable reports a flag that may be given several times, each value
+// adding to the Runner's list.
+func (f *flagSpec) repeatable() bool { return f.name == "threshold" }
 
 // envName returns the environment twin of a flag: MOLOTOV_MAX_RUNS.
 func (f *flagSpec) envName() string {
@@ -133,6 +153,7 @@ func strSetter(field func(*Runner) *string) func(*Runner, string) error {
 type flagValue struct {
 	spec *flagSpec
 	val  string
+	vals []string // every value of a repeatable flag
 	set  bool
 }
 
@@ -149,6 +170,9 @@ func (f *flagValue) Set(v string) error {
 		return err
 	}
 	f.val, f.set = v, true
+	if f.spec.repeatable() {
+		f.vals = append(f.vals, v)
+	}
 	return nil
 }
 
@@ -216,8 +240,15 @@ func (fs *FlagSet) Apply(r Runner) (Runner, error) {
 	}
 	if fs != nil {
 		for _, v := range fs.values {
-			if v.set {
-				if err := v.spec.set(&r, v.val); err != nil {
+			if !v.set {
+				continue
+			}
+			vals := []string{v.val}
+			if v.spec.repeatable() {
+				vals = v.vals
+			}
+			for _, val := range vals {
+				if err := v.spec.set(&r, val); err != nil {
 					return r, fmt.Errorf("molotov: flag -molotov.%s: %w", v.spec.name, err)
 				}
 			}

@@ -117,12 +117,32 @@ func verdict(cfg *Runner, res *Result) string {
 	if res.SetupFailed > 0 {
 		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession", res.SetupFailed))
 	}
-	if len(why) == 0 {
+	var broken []string
+	for _, tr := range res.Thresholds {
+		if !tr.Pass {
+			broken = append(broken, "molotov: threshold broken: "+describeThreshold(tr))
+		}
+	}
+	if len(why) == 0 && len(broken) == 0 {
 		return ""
 	}
-	msg := "molotov: " + strings.Join(why, "; ")
-	if len(res.Errors) > 0 {
-		msg += "; most frequent error (" + fmt.Sprint(res.Errors[0].Count) + "×): " + res.Errors[0].Error
+	var lines []string
+	if len(why) > 0 {
+		msg := "molotov: " + strings.Join(why, "; ")
+		if len(res.Errors) > 0 {
+			msg += "; most frequent error (" + fmt.Sprint(res.Errors[0].Count) + "×): " + res.Errors[0].Error
+		}
+		lines = append(lines, msg)
 	}
-	return msg
+	return strings.Join(append(lines, broken...), "\n")
+}
+
+// describeThreshold prints a threshold with its measured value:
+// "p99 < 200ms (measured 312.4ms)".
+func describeThreshold(tr ThresholdResult) string {
+	t, err := parseThreshold(tr.Expr)
+	if err != nil { // not from this run's Runner; print it raw
+		return fmt.Sprintf("%s (measured %g)", tr.Expr, tr.Value)
+	}
+	return fmt.Sprintf("%s (measured %s)", strings.TrimSpace(tr.Expr), t.formatMeasured(tr.Value))
 }

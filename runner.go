@@ -52,6 +52,13 @@ type Runner struct {
 	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
 	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
 	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
+	// Thresholds are pass/fail rules checked at the end of the run, like
+	// "p99 < 200ms" or "scenario(checkout).failure_rate < 1%" (see
+	// ThresholdResult for the grammar). They are parsed before the run
+	// starts: a malformed one is a *ThresholdError pointing at the bad
+	// character. Result.Thresholds says how each fared; Test fails the test
+	// for each broken one.
+	Thresholds []string
 
 	summaryOff bool // set by Test, which logs the summary itself
 }
@@ -224,7 +231,12 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if err := cfg.validate(&snap); err != nil {
 		return nil, err
 	}
+	ts, err := parseThresholds(cfg.Thresholds, &snap)
+	if err != nil {
+		return nil, err
+	}
 	rs := newRunState(ctx, cfg, snap)
+	rs.thresholds = ts
 	if fx := snap.fixtures.globalSetup; fx != nil {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {
@@ -286,10 +298,11 @@ type runState struct {
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 
-	sizing  *sizer
-	start   time.Time
-	elapsed atomic.Int64 // nanoseconds, set once every worker ended
-	wg      sync.WaitGroup
+	sizing     *sizer
+	thresholds []*threshold
+	start      time.Time
+	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
+	wg         sync.WaitGroup
 }
 
 func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
@@ -432,6 +445,7 @@ func (rs *runState) run() *Result {
 		}
 	}
 	res := rs.result()
+	res.Thresholds = checkThresholds(rs.thresholds, res)
 	if !cfg.Quiet && !cfg.summaryOff {
 		console.WriteSummary(rs.console, summaryOf(res))
 	}
@@ -440,6 +454,7 @@ func (rs *runState) run() *Result {
 
 func (rs *runState) result() *Result {
 	res := rs.stats.result()
+	res.maxFailures = rs.cfg.MaxFailures
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)

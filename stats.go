@@ -45,6 +45,33 @@ type Result struct {
 	// are part of Failed; Runner.Test does not hold them against the
 	// target.
 	Interrupted int64
+	// Thresholds lists every Runner.Threshold with its measured value and
+	// verdict, in the order given; empty while the run goes on.
+	Thresholds []ThresholdResult
+
+	latency     Latency // of every scenario run, all scenarios merged
+	maxFailures int     // Runner.MaxFailures, for Passed
+}
+
+// Passed reports whether a finished run passes: no scenario run failed
+// (beyond MaxFailures-1 when MaxFailures is set; runs the run itself
+// cancelled do not count), no worker failed its setup, and every threshold
+// held. Runner.Test fails the test exactly when Passed is false, or when a
+// signal interrupted the run.
+func (r *Result) Passed() bool {
+	failed := r.Failed - r.Interrupted
+	if r.maxFailures > 0 && failed >= int64(r.maxFailures) || r.maxFailures == 0 && failed > 0 {
+		return false
+	}
+	if r.SetupFailed > 0 {
+		return false
+	}
+	for _, t := range r.Thresholds {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrorCount is one distinct error and how many scenario runs failed with
@@ -228,9 +255,13 @@ func (st *runStats) result() *Result {
 	// Started is read after OK and Failed: a run in flight is then counted
 	// in Started but not yet in OK or Failed, never the other way round.
 	res.Started = st.started.Load()
+	all := &hist.Snapshot{}
 	for i, s := range st.scenarios {
-		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(s.lat.Snapshot())}
+		snap := s.lat.Snapshot()
+		all.Merge(snap)
+		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(snap)}
 	}
+	res.latency = latencyOf(all)
 	st.reqs.Range(func(k, v any) bool {
 		res.Requests[k.(string)] = v.(*requestStats).result()
 		return true

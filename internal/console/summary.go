@@ -31,6 +31,8 @@ type Summary struct {
 	Scenarios []ScenarioRow
 	Requests  []RequestRow
 	Errors    []ErrorRow
+	// Thresholds are shown after the errors, in the given order.
+	Thresholds []ThresholdRow
 }
 
 // ScenarioRow is one row of the scenarios table.
@@ -109,6 +111,25 @@ func WriteSummary(w io.Writer, s Summary) {
 		}
 		writeTable(w, "Top errors", rows)
 	}
+
+	if len(s.Thresholds) > 0 {
+		rows := [][]string{{"threshold", "measured", "verdict"}}
+		for _, t := range s.Thresholds {
+			verdict := "pass"
+			if !t.Pass {
+				verdict = "FAIL"
+			}
+			rows = append(rows, []string{cut(clean(t.Expr), maxErrorLen), t.Measured, verdict})
+		}
+		writeTable(w, "Thresholds", rows)
+	}
+}
+
+// ThresholdRow is one threshold of the summary.
+type ThresholdRow struct {
+	Expr     string
+	Measured string // the measured value in the threshold's unit, "312ms"
+	Pass     bool
 }
 
 // LiveLine returns the live status line, Molotov's format plus the elapsed
