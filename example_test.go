@@ -311,3 +311,55 @@ func ExampleWithRequestName() {
 	// [GET /items/{id}: 5]
 	// [GET /: 1 GET /items/{id}: 1]
 }
+
+// Thresholds turn a run into a verdict. Each is checked at the end with
+// the value measured; Result.Passed is false when any broke, and
+// Runner.Test fails the test with one line per broken threshold.
+func ExampleRunner_thresholds() {
+	srv := okServer()
+	defer srv.Close()
+	reg := molotov.NewRegistry()
+	reg.Scenario("list_items", 1, func(ctx context.Context, s *molotov.Session) error {
+		resp, err := s.Get(ctx, "/items")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return molotov.ExpectStatus(resp, http.StatusOK)
+	})
+	r := molotov.Runner{
+		Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 10, Quiet: true,
+		Thresholds: []string{
+			"failure_rate < 1%",
+			"p99 < 2s",
+			"scenario(list_items).ok == 20",
+			"request(GET /items).count >= 20",
+			"request(GET /items/{id}).p99 <= 150ms", // never requested: nothing measured
+		},
+	}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range res.Thresholds {
+		fmt.Printf("%-40s pass=%v\n", t.Expr, t.Pass)
+	}
+	fmt.Println("passed:", res.Passed())
+
+	// A threshold that does not parse is refused before the run starts.
+	r.Thresholds = []string{"p99 < 200"}
+	_, err = r.Run(context.Background())
+	fmt.Println(err)
+	// Output:
+	// failure_rate < 1%                        pass=true
+	// p99 < 2s                                 pass=true
+	// scenario(list_items).ok == 20            pass=true
+	// request(GET /items).count >= 20          pass=true
+	// request(GET /items/{id}).p99 <= 150ms    pass=false
+	// passed: false
+	// molotov: threshold "p99 < 200": latency "200" needs a unit, for example 200ms (at column 7)
+	//	p99 < 200
+	//	      ^
+}
