@@ -573,11 +573,15 @@ func (s *Session) statsFor(req *http.Request) *requestStats {
 	e, ok := s.names[string(s.key)]
 	if !ok {
 		e = &nameEntry{method: req.Method, path: path, st: s.rs.stats.request(string(s.key))}
+	}
+	// The map keeps the names that lost their slot to another, so that a
+	// session whose few names never share a slot has no map at all.
+	if old := slot.Load(); old != nil && old != e {
 		if s.names == nil {
 			s.names = make(map[string]*nameEntry)
 		}
 		if len(s.names) < sessionNameCache {
-			s.names[e.st.name] = e // the run's own copy of the name: nothing per session but the entry
+			s.names[old.st.name] = old // the run's own copy of the name: nothing per session but the entry
 		}
 	}
 	slot.Store(e)
