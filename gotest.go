@@ -86,7 +86,9 @@ func (r *Runner) Test(t TB) *Result {
 	res, err := cfg.Run(sigCtx)
 	if err != nil {
 		t.Errorf("%v", err)
-		return nil
+		if res == nil {
+			return nil
+		}
 	}
 	if !cfg.Quiet {
 		var b bytes.Buffer

@@ -59,6 +59,9 @@ type Runner struct {
 	// character. Result.Thresholds says how each fared; Test fails the test
 	// for each broken one.
 	Thresholds []string
+	// ResultFile, when set, is where Run (or Run.Wait) writes the JSON
+	// result at the end (see Result.WriteJSON). -molotov.json sets it.
+	ResultFile string
 
 	summaryOff bool // set by Test, which logs the summary itself
 }
@@ -220,6 +223,9 @@ type Run struct {
 	rs   *runState
 	done chan struct{}
 	res  *Result
+
+	writeOnce sync.Once // the JSON result is written by the first Wait
+	writeErr  error
 }
 
 // Start validates the options, runs GlobalSetup and starts the workers in
@@ -270,10 +276,17 @@ func (r *Run) Snapshot() *Result {
 // for the Result.
 func (r *Run) Stop() { r.rs.stop(StopStopped) }
 
-// Wait blocks until the run ended and returns its Result.
+// Wait blocks until the run ended and returns its Result. With
+// Runner.ResultFile set, it writes the JSON result there first; an error
+// writing it is returned with the Result.
 func (r *Run) Wait() (*Result, error) {
 	<-r.done
-	return r.res, nil
+	r.writeOnce.Do(func() {
+		if f := r.rs.cfg.ResultFile; f != "" {
+			r.writeErr = writeResultFile(f, r.res)
+		}
+	})
+	return r.res, r.writeErr
 }
 
 // runState is one run: options, registry snapshot, live figures and the
@@ -399,6 +412,7 @@ func (rs *runState) run() *Result {
 	}
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
+	stopTimeline := rs.startTimeline()
 
 	allDone := make(chan struct{})
 	for i := 0; i < cfg.Workers; i++ {
@@ -412,6 +426,7 @@ func (rs *runState) run() *Result {
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
 	rs.elapsed.Store(int64(time.Since(rs.start)))
+	timeline := stopTimeline()
 	defer func() {
 		rs.stopMu.Lock()
 		if rs.grace != nil {
@@ -445,6 +460,8 @@ func (rs *runState) run() *Result {
 		}
 	}
 	res := rs.result()
+	res.End = res.Start.Add(res.Elapsed)
+	res.Timeline = timeline
 	res.Thresholds = checkThresholds(rs.thresholds, res)
 	if !cfg.Quiet && !cfg.summaryOff {
 		console.WriteSummary(rs.console, summaryOf(res))
@@ -455,6 +472,8 @@ func (rs *runState) run() *Result {
 func (rs *runState) result() *Result {
 	res := rs.stats.result()
 	res.maxFailures = rs.cfg.MaxFailures
+	res.opts = optionsOf(&rs.cfg)
+	res.Start = rs.start.Round(0).UTC()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)

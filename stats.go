@@ -48,9 +48,27 @@ type Result struct {
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.
 	Thresholds []ThresholdResult
+	// Start and End are when the first worker started and the last one
+	// ended (End is zero while the run goes on), in UTC.
+	Start, End time.Time
+	// Timeline has one point per second of the run (the last may cover
+	// less), for plotting; empty in snapshots of a run in progress.
+	Timeline []TimelinePoint
 
-	latency     Latency // of every scenario run, all scenarios merged
-	maxFailures int     // Runner.MaxFailures, for Passed
+	latency     Latency        // of every scenario run, all scenarios merged
+	all         *hist.Snapshot // the histogram behind latency
+	maxFailures int            // Runner.MaxFailures, for Passed
+	opts        *runOptions    // the options the run ran with, for the JSON result
+}
+
+// TimelinePoint is one second of a run: the scenario runs that ended in it
+// and their latency, and the workers active at its end.
+type TimelinePoint struct {
+	Second   int           // 1 for the first second of the run
+	OK       int64         // scenario runs that succeeded in this second
+	Failed   int64         // scenario runs that failed in this second
+	P50, P99 time.Duration // latency of the scenario runs that ended in this second
+	Workers  int           // workers active at the end of the second
 }
 
 // Passed reports whether a finished run passes: no scenario run failed
@@ -86,6 +104,8 @@ type ErrorCount struct {
 type ScenarioStats struct {
 	OK, Failed int64
 	Latency    Latency // of every run, successful or not
+
+	hist *hist.Snapshot // the histogram behind Latency, kept for the JSON result
 }
 
 // RequestStats is what one request name measured. A request is counted
@@ -96,6 +116,8 @@ type RequestStats struct {
 	Errors  int64         // requests without a complete response: connection errors, timeouts, body read errors
 	Status  map[int]int64 // responses by status code
 	Latency Latency       // from sending the request to the end of its body
+
+	hist *hist.Snapshot // the histogram behind Latency, kept for the JSON result
 }
 
 // Latency summarises a latency histogram. Percentiles are within 1% of
@@ -219,13 +241,14 @@ func (r *requestStats) record(d time.Duration, status int, failed bool) {
 }
 
 func (r *requestStats) result() *RequestStats {
-	out := &RequestStats{Count: r.lat.Count(), Errors: r.errors.Load(), Status: map[int]int64{}}
+	h := r.lat.Snapshot()
+	out := &RequestStats{Count: h.Count, Errors: r.errors.Load(), Status: map[int]int64{}, hist: h}
 	for code := range r.status {
 		if n := r.status[code].Load(); n > 0 {
 			out.Status[code] = n
 		}
 	}
-	out.Latency = latencyOf(r.lat.Snapshot())
+	out.Latency = latencyOf(h)
 	return out
 }
 
@@ -259,9 +282,9 @@ func (st *runStats) result() *Result {
 	for i, s := range st.scenarios {
 		snap := s.lat.Snapshot()
 		all.Merge(snap)
-		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(snap)}
+		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(snap), hist: snap}
 	}
-	res.latency = latencyOf(all)
+	res.latency, res.all = latencyOf(all), all
 	st.reqs.Range(func(k, v any) bool {
 		res.Requests[k.(string)] = v.(*requestStats).result()
 		return true

@@ -1,0 +1,176 @@
+package molotov
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// jsonRun runs two scenarios, one failing every other time, with
+// thresholds (one on a request never made), and writes the JSON result.
+func jsonRun(t *testing.T, file string) *Result {
+	t.Helper()
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/teapot" {
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		sbOK(w, r)
+	})
+	reg := NewRegistry()
+	reg.Scenario("get", 2, func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/items") })
+	reg.Scenario("flaky", 1, func(ctx context.Context, s *Session) error {
+		if s.Step()%2 == 0 {
+			return getDrained(ctx, s, "/teapot", http.StatusTeapot)
+		}
+		return getDrained(ctx, s, "/teapot", http.StatusOK)
+	})
+	r := Runner{Registry: reg, BaseURL: srv.URL, Workers: 3, MaxRuns: 20, Seed: 7, Quiet: true, ResultFile: file,
+		Thresholds: []string{"p99 < 10s", "failure_rate < 1%", "request(GET /never).count > 0"}}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	return res
+}
+
+func TestResultJSONRoundTrip(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "result.json")
+	res := jsonRun(t, file)
+	written, err := os.ReadFile(file)
+	require.NoError(t, err)
+
+	back, err := ReadResult(bytes.NewReader(written))
+	require.NoError(t, err)
+	var again bytes.Buffer
+	require.NoError(t, back.WriteJSON(&again))
+	assert.Equal(t, string(written), again.String(), "written, read back and written again: the same bytes")
+
+	// What was read back is the run's Result, histograms included.
+	assert.Equal(t, res.Started, back.Started)
+	assert.Equal(t, res.OK, back.OK)
+	assert.Equal(t, res.Failed, back.Failed)
+	assert.Equal(t, res.StopReason, back.StopReason)
+	assert.Equal(t, res.Start, back.Start)
+	assert.Equal(t, res.End, back.End)
+	assert.Equal(t, res.Elapsed, back.Elapsed)
+	assert.Equal(t, res.Errors, back.Errors)
+	assert.Equal(t, res.Timeline, back.Timeline)
+	assert.Equal(t, res.opts, back.opts)
+	assert.Equal(t, res.latency, back.latency)
+	assert.Equal(t, res.all, back.all)
+	assert.Equal(t, res.Passed(), back.Passed())
+	require.Equal(t, len(res.Scenarios), len(back.Scenarios))
+	for name, sc := range res.Scenarios {
+		assert.Equal(t, sc, back.Scenarios[name], "scenario %s", name)
+	}
+	require.Equal(t, len(res.Requests), len(back.Requests))
+	for name, rq := range res.Requests {
+		assert.Equal(t, rq, back.Requests[name], "request %s", name)
+	}
+	require.Len(t, back.Thresholds, 3)
+	for i, tr := range res.Thresholds {
+		assert.Equal(t, tr.Expr, back.Thresholds[i].Expr)
+		assert.Equal(t, tr.Pass, back.Thresholds[i].Pass)
+		if math.IsNaN(tr.Value) {
+			assert.True(t, math.IsNaN(back.Thresholds[i].Value), "nothing measured stays nothing measured")
+		} else {
+			assert.Equal(t, tr.Value, back.Thresholds[i].Value)
+		}
+	}
+
+	// The figures a reader looks for are in the file by name.
+	for _, want := range []string{`"schema": "molotov-go/result"`, `"version": 1`, `"stop_reason": "max-runs"`,
+		`"scheme": "log-linear-128/v1"`, `"GET /items"`, `"418": `, `"value": null`, `"timeline"`, `"workers": 3`} {
+		assert.Contains(t, string(written), want)
+	}
+	assert.EqualValues(t, 60, res.Started)
+	assert.Positive(t, res.Failed)
+}
+
+// Every scenario run is in exactly one second of the timeline.
+func TestResultTimeline(t *testing.T) {
+	srv := sbServer(t, sbOK)
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error {
+		time.Sleep(5 * time.Millisecond)
+		return sbGet(ctx, s, "/")
+	})
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 2200 * time.Millisecond, Quiet: true})
+	require.GreaterOrEqual(t, len(res.Timeline), 2, "%+v", res.Timeline)
+	require.LessOrEqual(t, len(res.Timeline), 4, "%+v", res.Timeline)
+	var ok, failed int64
+	for i, p := range res.Timeline {
+		assert.Equal(t, i+1, p.Second)
+		ok += p.OK
+		failed += p.Failed
+		if p.OK > 0 {
+			assert.GreaterOrEqual(t, p.P50, 5*time.Millisecond, "second %d", p.Second)
+			assert.GreaterOrEqual(t, p.P99, p.P50)
+			assert.Less(t, p.P99, time.Second)
+		}
+	}
+	assert.Equal(t, res.OK, ok)
+	assert.Equal(t, res.Failed, failed)
+	assert.Equal(t, 2, res.Timeline[0].Workers)
+}
+
+func TestReadResultRejects(t *testing.T) {
+	var good bytes.Buffer
+	require.NoError(t, jsonRun(t, "").WriteJSON(&good))
+	tests := []struct {
+		name, from, to, msg string
+	}{
+		{"not JSON", "{", "[", "invalid character"},
+		{"another schema", `"molotov-go/result"`, `"k6/summary"`, `schema "k6/summary"`},
+		{"a newer version", `"version": 1`, `"version": 2`, "upgrade"},
+		{"another histogram scheme", `"log-linear-128/v1"`, `"hdr/v9"`, `scheme "hdr/v9"`},
+		{"a bucket out of range", `"buckets": [`, `"buckets": [[99999, 1], `, "out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Replace(good.String(), tt.from, tt.to, 1)
+			require.NotEqual(t, good.String(), in, "the test must change the input")
+			_, err := ReadResult(strings.NewReader(in))
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrResultFormat), "%v", err)
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+// -molotov.json (here its environment twin) writes the result under
+// Runner.Test; a file that cannot be written fails the test, naming it,
+// and the Result is still returned.
+func TestResultFileUnderTest(t *testing.T) {
+	reg, _ := noHTTPRegistry(nil)
+	file := filepath.Join(t.TempDir(), "out.json")
+	tb := newFakeTB(t)
+	t.Setenv("MOLOTOV_JSON", file)
+	res := (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb)
+	require.NotNil(t, res)
+	assert.Empty(t, tb.errs)
+	f, err := os.Open(file)
+	require.NoError(t, err)
+	defer f.Close()
+	back, err := ReadResult(f)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, back.OK)
+
+	bad := filepath.Join(t.TempDir(), "missing-dir", "out.json")
+	t.Setenv("MOLOTOV_JSON", bad)
+	tb2 := newFakeTB(t)
+	t.Setenv("MOLOTOV_JSON", bad) // newFakeTB cleared it
+	res = (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb2)
+	require.NotNil(t, res, "the run happened; only writing its result failed")
+	require.Len(t, tb2.errs, 1)
+	assert.Contains(t, tb2.errs[0], "missing-dir")
+	assert.Contains(t, tb2.errs[0], "-molotov.json")
+}

@@ -1,0 +1,113 @@
+package molotov
+
+import (
+	"sync"
+	"time"
+
+	"github.com/molotov-go/molotov/internal/hist"
+)
+
+// timeline records Result.Timeline: once a second it reads the run's
+// counters and scenario histograms and keeps what changed since the
+// previous second. Recording costs nothing per scenario run; a tick merges
+// the scenario histograms (a few thousand additions per scenario).
+type timeline struct {
+	rs *runState
+
+	mu         sync.Mutex
+	prev       *hist.Snapshot // every scenario's histogram merged, at the previous point
+	prevOK     int64
+	prevFailed int64
+	points     []TimelinePoint
+}
+
+// startTimeline ticks every second until the returned func is called; that
+// func records the last, partial second and returns the points.
+func (rs *runState) startTimeline() func() []TimelinePoint {
+	tl := &timeline{rs: rs, prev: &hist.Snapshot{}}
+	t := time.NewTicker(time.Second)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case <-t.C:
+				tl.point()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() []TimelinePoint {
+		t.Stop()
+		close(done)
+		<-exited
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		if tl.pending() || len(tl.points) == 0 {
+			tl.pointLocked()
+		}
+		return tl.points
+	}
+}
+
+// pending reports runs that ended since the last point.
+func (tl *timeline) pending() bool {
+	st := tl.rs.stats
+	return st.ok.Load() != tl.prevOK || st.failed.Load() != tl.prevFailed
+}
+
+func (tl *timeline) point() {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.pointLocked()
+}
+
+func (tl *timeline) pointLocked() {
+	st := tl.rs.stats
+	// Counters before histograms: a run counted here is in the histograms
+	// too (it is recorded there first), so a point's latency never misses
+	// one of its runs; a run recorded but not yet counted shows next second.
+	ok, failed := st.ok.Load(), st.failed.Load()
+	cur := &hist.Snapshot{}
+	for _, s := range st.scenarios {
+		cur.Merge(s.lat.Snapshot())
+	}
+	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.Load())}
+	if d := diffSnapshot(cur, tl.prev); d.Count > 0 {
+		p.P50, p.P99 = d.Quantile(0.5), d.Quantile(0.99)
+	}
+	tl.points = append(tl.points, p)
+	tl.prev, tl.prevOK, tl.prevFailed = cur, ok, failed
+}
+
+// diffSnapshot returns the values in cur that are not in prev, a snapshot
+// taken earlier of the same histograms. Its Min and Max are the bounds of
+// its lowest and highest non-empty buckets.
+func diffSnapshot(cur, prev *hist.Snapshot) *hist.Snapshot {
+	d := &hist.Snapshot{Counts: make([]int64, hist.NumBuckets)}
+	first, last := -1, -1
+	for i := range cur.Counts {
+		c := cur.Counts[i]
+		if i < len(prev.Counts) {
+			c -= prev.Counts[i]
+		}
+		if c <= 0 {
+			continue
+		}
+		d.Counts[i] = c
+		d.Count += c
+		if first < 0 {
+			first = i
+		}
+		last = i
+	}
+	if first >= 0 {
+		lo, _ := hist.BucketRange(first)
+		_, hi := hist.BucketRange(last)
+		d.Min, d.Max = time.Duration(lo), time.Duration(hi-1)
+		d.Sum = cur.Sum - prev.Sum
+	}
+	return d
+}
