@@ -1,0 +1,119 @@
+// Command molotov works with molotov-go load tests from the command line.
+//
+//	molotov compare [-tolerance 10%] old.json new.json
+//
+// compare reads two JSON results (written with -molotov.json or
+// Result.WriteJSON) and prints, per scenario and per request, the change
+// in rate, p50, p99 and failure rate. Figures that got worse by more than
+// the tolerance are marked with "!", and the exit status is 1; it is 0
+// when nothing regressed, and 2 for a usage error or an unreadable file.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/molotov-go/molotov"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  molotov compare [-tolerance 10%] old.json new.json
+`
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "compare":
+		return compare(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "molotov: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func compare(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("molotov compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tol := fs.String("tolerance", "10%", "a change worse than this is a regression: 10% or 0.1")
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintf(stderr, "molotov compare: need two result files, old and new; got %d\n%s", fs.NArg(), usage)
+		return 2
+	}
+	tolerance, err := parseTolerance(*tol)
+	if err != nil {
+		fmt.Fprintf(stderr, "molotov compare: -tolerance %q: %v\n", *tol, err)
+		return 2
+	}
+	old, err := readResult(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	cur, err := readResult(fs.Arg(1))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	c := molotov.Compare(old, cur, tolerance)
+	if err := c.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, "molotov compare:", err)
+		return 2
+	}
+	if c.Regressed() {
+		return 1
+	}
+	return 0
+}
+
+// parseTolerance reads "10%" or "0.1".
+func parseTolerance(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	x, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if err != nil {
+		return 0, errors.New("not a number; write it like 10% or 0.1")
+	}
+	if pct {
+		x /= 100
+	}
+	if x < 0 || x > 10 {
+		return 0, errors.New("out of range; use 0% to 1000%")
+	}
+	return x, nil
+}
+
+func readResult(path string) (*molotov.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("molotov compare: %w", err)
+	}
+	defer f.Close()
+	res, err := molotov.ReadResult(f)
+	if err != nil {
+		return nil, fmt.Errorf("molotov compare: %s: %w", path, err)
+	}
+	return res, nil
+}

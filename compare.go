@@ -1,0 +1,226 @@
+package molotov
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/molotov-go/molotov/internal/console"
+)
+
+// Comparison is what changed from one run to another, per scenario and per
+// request: rate, p50, p99 and failure rate. Compare builds it.
+type Comparison struct {
+	Tolerance float64 // relative change accepted before a change is a regression, 0.1 for 10%
+	Rows      []ComparisonRow
+}
+
+// ComparisonRow compares one scenario or request (or the whole run) in two
+// runs. A figure missing from a run (a scenario added or removed) is NaN.
+type ComparisonRow struct {
+	Kind     string // "run", "scenario" or "request"
+	Name     string // "" for the run
+	Old, New Figures
+	// Regressions names the figures that got worse beyond the tolerance:
+	// "rate", "p50", "p99", "failure_rate".
+	Regressions []string
+}
+
+// Figures are the figures Compare looks at.
+type Figures struct {
+	Rate        float64       // runs (scenarios, the run) or requests per second
+	P50, P99    time.Duration // latency
+	FailureRate float64       // failed runs, or request errors, over all; a fraction
+}
+
+// failureNoise is the rise in failure rate that is never a regression,
+// however large relative to a near-zero rate: 0.1 percentage point.
+const failureNoise = 0.001
+
+// Compare compares two runs, old and new, scenario by scenario and request
+// by request. A change is a regression when it is worse than tolerance, a
+// fraction (0.1 for 10%): a rate lower than old×(1-tolerance), a p50 or p99
+// higher than old×(1+tolerance), a failure rate higher than
+// old×(1+tolerance) and by more than 0.1 percentage point. Latencies of a
+// few runs are noisy: for a statistically sound before/after, run the load
+// as a benchmark (see Benchmark) and compare with benchstat.
+func Compare(old, new *Result, tolerance float64) *Comparison {
+	c := &Comparison{Tolerance: tolerance}
+	run := func(r *Result) Figures {
+		failed := r.Failed - r.Interrupted
+		return Figures{Rate: perSec(r.OK+r.Failed, r.Elapsed), P50: r.latency.P50, P99: r.latency.P99, FailureRate: frac(failed, r.OK+failed)}
+	}
+	c.add("run", "", run(old), run(new))
+	for _, name := range unionKeys(old.Scenarios, new.Scenarios) {
+		c.add("scenario", name, scenarioFigures(old, name), scenarioFigures(new, name))
+	}
+	for _, name := range unionKeys(old.Requests, new.Requests) {
+		c.add("request", name, requestFigures(old, name), requestFigures(new, name))
+	}
+	return c
+}
+
+func scenarioFigures(r *Result, name string) Figures {
+	s, ok := r.Scenarios[name]
+	if !ok {
+		return missingFigures()
+	}
+	return Figures{Rate: perSec(s.OK+s.Failed, r.Elapsed), P50: s.Latency.P50, P99: s.Latency.P99, FailureRate: frac(s.Failed, s.OK+s.Failed)}
+}
+
+func requestFigures(r *Result, name string) Figures {
+	q, ok := r.Requests[name]
+	if !ok {
+		return missingFigures()
+	}
+	return Figures{Rate: perSec(q.Count, r.Elapsed), P50: q.Latency.P50, P99: q.Latency.P99, FailureRate: frac(q.Errors, q.Count)}
+}
+
+func missingFigures() Figures {
+	return Figures{Rate: math.NaN(), P50: -1, P99: -1, FailureRate: math.NaN()}
+}
+
+func perSec(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func frac(part, whole int64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+func unionKeys[V any](a, b map[string]V) []string {
+	seen := map[string]V{}
+	for k, v := range a {
+		seen[k] = v
+	}
+	for k, v := range b {
+		seen[k] = v
+	}
+	return sortedKeys(seen)
+}
+
+func (c *Comparison) add(kind, name string, o, n Figures) {
+	row := ComparisonRow{Kind: kind, Name: name, Old: o, New: n}
+	present := !math.IsNaN(o.Rate) && !math.IsNaN(n.Rate)
+	if present {
+		t := c.Tolerance
+		if o.Rate > 0 && n.Rate < o.Rate*(1-t) {
+			row.Regressions = append(row.Regressions, "rate")
+		}
+		if o.P50 > 0 && float64(n.P50) > float64(o.P50)*(1+t) {
+			row.Regressions = append(row.Regressions, "p50")
+		}
+		if o.P99 > 0 && float64(n.P99) > float64(o.P99)*(1+t) {
+			row.Regressions = append(row.Regressions, "p99")
+		}
+		if n.FailureRate > o.FailureRate*(1+t) && n.FailureRate-o.FailureRate > failureNoise {
+			row.Regressions = append(row.Regressions, "failure_rate")
+		}
+	}
+	c.Rows = append(c.Rows, row)
+}
+
+// Regressed reports whether any figure regressed beyond the tolerance.
+func (c *Comparison) Regressed() bool {
+	for _, r := range c.Rows {
+		if len(r.Regressions) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteText prints the comparison as a table, one row per scenario and
+// request, each figure as "old → new (change)", with "!" after a
+// regression, and a last line that says whether the new run regressed.
+func (c *Comparison) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\trate/s\tp50\tp99\tfailures")
+	for _, r := range c.Rows {
+		name := r.Kind
+		if r.Name != "" {
+			name += " " + r.Name
+		}
+		bad := map[string]bool{}
+		for _, x := range r.Regressions {
+			bad[x] = true
+		}
+		if math.IsNaN(r.Old.Rate) || math.IsNaN(r.New.Rate) {
+			which := "only in the new run"
+			if math.IsNaN(r.New.Rate) {
+				which = "only in the old run"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\n", clip(name), which)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clip(name),
+			change(fmtRate(r.Old.Rate), fmtRate(r.New.Rate), rel(r.Old.Rate, r.New.Rate), bad["rate"]),
+			change(fmtDur(r.Old.P50), fmtDur(r.New.P50), rel(float64(r.Old.P50), float64(r.New.P50)), bad["p50"]),
+			change(fmtDur(r.Old.P99), fmtDur(r.New.P99), rel(float64(r.Old.P99), float64(r.New.P99)), bad["p99"]),
+			change(fmtPct(r.Old.FailureRate), fmtPct(r.New.FailureRate), "", bad["failure_rate"]))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	tol := strconv.FormatFloat(c.Tolerance*100, 'f', -1, 64) + "%"
+	var err error
+	if c.Regressed() {
+		_, err = fmt.Fprintf(w, "REGRESSION: figures marked ! got worse by more than %s\n", tol)
+	} else {
+		_, err = fmt.Fprintf(w, "no regression beyond %s\n", tol)
+	}
+	return err
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func change(old, new, delta string, bad bool) string {
+	s := old + " → " + new
+	if delta != "" {
+		s += " (" + signed(delta) + ")"
+	}
+	if bad {
+		s += " !"
+	}
+	return s
+}
+
+func rel(old, new float64) string {
+	if old == 0 {
+		return ""
+	}
+	return strconv.FormatFloat((new-old)/old*100, 'f', 1, 64) + "%"
+}
+
+func signed(s string) string {
+	if s != "" && s[0] != '-' {
+		return "+" + s
+	}
+	return s
+}
+
+func fmtRate(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
+
+func fmtPct(x float64) string { return strconv.FormatFloat(x*100, 'f', 2, 64) + "%" }
+
+func fmtDur(d time.Duration) string { return console.FormatDuration(d) }
