@@ -35,6 +35,17 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// BenchmarkLoad runs the same load as a benchmark: b.N scenario runs,
+// reported as req/s, runs/s, p50-ns, p99-ns and failures/op for benchstat:
+//
+//	go test -run XXX -bench Load -count 6 ./examples/quickstart > new.txt
+//	benchstat old.txt new.txt
+func BenchmarkLoad(b *testing.B) {
+	srv := httptest.NewServer(NewServer())
+	defer srv.Close()
+	molotov.Benchmark(b, &molotov.Runner{BaseURL: srv.URL, Workers: 10})
+}
+
 // TestREADMEInSync checks that the README shows this package's load test
 // as it is compiled here: loadtest.go from its import block on, and
 // TestLoad.
