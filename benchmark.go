@@ -12,7 +12,8 @@ import "testing"
 //	go test -run XXX -bench Load -count 6 ./loadtest > new.txt
 //	benchstat old.txt new.txt
 //
-// b.N is the number of scenario runs, spread over the workers (Duration
+// b.N is the number of scenario runs (rounded up to a multiple of the
+// workers), spread over the workers (Duration
 // and MaxRuns are ignored; the -molotov.* flags and MOLOTOV_* variables
 // apply as under Runner.Test), so ns/op is the wall time per scenario run.
 // Benchmark reports beside it, with b.ReportMetric:
@@ -65,7 +66,7 @@ func Benchmark(b *testing.B, r *Runner) *Result {
 	if runs > 0 {
 		b.ReportMetric(float64(res.Failed)/float64(runs), "failures/op")
 	}
-	if msg := verdict(&cfg, res); msg != "" {
+	if msg := verdict(&cfg, res, false); msg != "" {
 		b.Errorf("%s", msg)
 	}
 	return res

@@ -95,18 +95,25 @@ func (r *Runner) Test(t TB) *Result {
 		console.WriteSummary(&b, summaryOf(res))
 		t.Logf("molotov summary:\n%s", b.String())
 	}
-	if msg := verdict(&cfg, res); msg != "" {
+	signalled := sigCtx.Err() != nil && ctx.Err() == nil
+	if msg := verdict(&cfg, res, signalled); msg != "" {
 		t.Errorf("%s", msg)
 	}
-	if sigCtx.Err() != nil && ctx.Err() == nil {
+	if signalled {
 		t.Errorf("molotov: run interrupted by a signal after %v; %d of %d runs completed", res.Elapsed.Round(time.Millisecond), res.OK+res.Failed, res.Started)
 	}
 	return res
 }
 
-// verdict says why a finished run fails its test, or "" when it passes.
-func verdict(cfg *Runner, res *Result) string {
+// verdict says why a finished run fails its test, or "" when it passes
+// (Result.Outcome is OutcomePassed). A cancellation by a signal is left
+// to the caller, which says so itself.
+func verdict(cfg *Runner, res *Result, signalled bool) string {
 	var why []string
+	if res.StopReason == StopCancelled && !signalled {
+		why = append(why, fmt.Sprintf("run interrupted: its context was cancelled after %v; %d of %d runs completed",
+			res.Elapsed.Round(time.Millisecond), res.OK+res.Failed, res.Started))
+	}
 	// Runs that the run itself cancelled (ForceShutdown, a cancel) are not
 	// the target's failures.
 	failed := res.Failed - res.Interrupted

@@ -76,6 +76,7 @@ type jsonResult struct {
 	End         time.Time               `json:"end"`
 	Elapsed     jsonDur                 `json:"elapsed_ns"`
 	StopReason  StopReason              `json:"stop_reason"`
+	Outcome     Outcome                 `json:"outcome"`
 	Passed      bool                    `json:"passed"`
 	Started     int64                   `json:"started"`
 	OK          int64                   `json:"ok"`
@@ -194,7 +195,7 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 func (r *Result) WriteJSON(w io.Writer) error {
 	j := jsonResult{
 		Schema: resultSchema, Version: resultVersion, Options: r.opts,
-		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Passed: r.Passed(),
+		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio,
 		MaxFailures: r.maxFailures, Errors: r.Errors,

@@ -71,27 +71,6 @@ type TimelinePoint struct {
 	Workers  int           // workers active at the end of the second
 }
 
-// Passed reports whether a finished run passes: no scenario run failed
-// (beyond MaxFailures-1 when MaxFailures is set; runs the run itself
-// cancelled do not count), no worker failed its setup, and every threshold
-// held. Runner.Test fails the test exactly when Passed is false, or when a
-// signal interrupted the run.
-func (r *Result) Passed() bool {
-	failed := r.Failed - r.Interrupted
-	if r.maxFailures > 0 && failed >= int64(r.maxFailures) || r.maxFailures == 0 && failed > 0 {
-		return false
-	}
-	if r.SetupFailed > 0 {
-		return false
-	}
-	for _, t := range r.Thresholds {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
-}
-
 // ErrorCount is one distinct error and how many scenario runs failed with
 // it. Addresses' ephemeral ports are normalised so that the same cause is
 // counted once.
