@@ -320,6 +320,23 @@
 //	molotov.requests                      Counter    all requests
 //	molotov.workers                       Gauge      active workers
 //
+// # Verdicts and results to keep
+//
+// [Runner.Thresholds] are pass/fail rules over the figures, such as
+// "p99 < 200ms", "failure_rate < 1%" or "request(GET /items).p95 <= 100ms"
+// (grammar at [ThresholdResult]); they are parsed before the run and
+// checked at its end, and Result.Thresholds holds each with its measured
+// value. [Result.Outcome] maps every way a run can go wrong to one
+// [Outcome] (interrupted, setup-failed, failures, thresholds, passed);
+// Runner.Test fails the test exactly when it is not OutcomePassed.
+//
+// [Result.WriteJSON] (or [Runner.ResultFile], -molotov.json) writes a
+// versioned JSON result that holds every latency histogram, so runs can be
+// merged and re-analysed; [ReadResult] reads it back and [Compare] (or the
+// molotov compare command) says what changed from one run to another. For
+// a statistically sound before/after, [Benchmark] runs the load inside a Go
+// benchmark and reports req/s, p50-ns, p99-ns and failures/op to benchstat.
+//
 // # Differences from Molotov
 //
 // The vocabulary is Molotov's; a few behaviours differ, on purpose:

@@ -646,7 +646,11 @@ func TestRunnerLeavesNoOpenConnection(t *testing.T) {
 			assert.Equal(t, int64(workers*maxRuns), res.OK, "errors:\n%s", resultErrorsText(res))
 			assert.Zero(t, srv.waitOpenConns(time.Second), "connections still open on the server after Run returned")
 			if tt.wantReused {
-				assert.LessOrEqual(t, srv.seen(http.StateNew), workers, "new connections for %d runs: connections are not reused", workers*maxRuns)
+				// One connection per worker when every drain ends within
+				// drainWait; a starved CI machine (-race, packages tested in
+				// parallel) may close a few: 2x slack, still far from one
+				// connection per run.
+				assert.LessOrEqual(t, srv.seen(http.StateNew), 2*workers, "new connections for %d runs: connections are not reused", workers*maxRuns)
 			}
 		})
 	}
