@@ -10,8 +10,9 @@ import (
 	"unicode"
 )
 
-// A threshold is a pass/fail rule over a run's figures, written as
-// "metric operator value":
+// ThresholdResult is the verdict of one threshold, checked at the end of
+// a run. A threshold is a pass/fail rule over the run's figures, written
+// as "metric operator value":
 //
 //	failure_rate < 1%
 //	p99 < 200ms
@@ -31,8 +32,7 @@ import (
 // Latencies take a duration with its unit (200ms, 1.5s, 250us); rates a
 // percentage (1%) or a fraction (0.01); counts and per-second figures a
 // plain number (500, or 500/s). The operators are < <= > >= == !=.
-
-// ThresholdResult is one threshold checked at the end of a run.
+// Runs that the run itself cancelled are not counted as failed.
 type ThresholdResult struct {
 	Expr  string  // as written
 	Value float64 // what was measured, in the threshold's unit (seconds for latencies, a fraction for rates); NaN when nothing was measured
