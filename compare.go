@@ -69,7 +69,8 @@ func scenarioFigures(r *Result, name string) Figures {
 	if !ok {
 		return missingFigures()
 	}
-	return Figures{Rate: perSec(s.OK+s.Failed, r.Elapsed), P50: s.Latency.P50, P99: s.Latency.P99, FailureRate: frac(s.Failed, s.OK+s.Failed)}
+	failed := s.Failed - s.Interrupted
+	return Figures{Rate: perSec(s.OK+s.Failed, r.Elapsed), P50: s.Latency.P50, P99: s.Latency.P99, FailureRate: frac(failed, s.OK+failed)}
 }
 
 func requestFigures(r *Result, name string) Figures {

@@ -101,9 +101,10 @@ type jsonThreshold struct {
 }
 
 type jsonScenario struct {
-	OK      int64        `json:"ok"`
-	Failed  int64        `json:"failed"`
-	Latency *jsonLatency `json:"latency"`
+	OK          int64        `json:"ok"`
+	Failed      int64        `json:"failed"`
+	Interrupted int64        `json:"interrupted,omitempty"`
+	Latency     *jsonLatency `json:"latency"`
 }
 
 type jsonRequest struct {
@@ -213,7 +214,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Thresholds = append(j.Thresholds, jt)
 	}
 	for name, s := range r.Scenarios {
-		j.Scenarios[name] = jsonScenario{OK: s.OK, Failed: s.Failed, Latency: toJSONLatency(s.Latency, s.hist)}
+		j.Scenarios[name] = jsonScenario{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted, Latency: toJSONLatency(s.Latency, s.hist)}
 	}
 	for name, q := range r.Requests {
 		status := map[string]int64{}
@@ -270,7 +271,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		res.Thresholds = append(res.Thresholds, ThresholdResult{Expr: t.Expr, Value: v, Pass: t.Pass})
 	}
 	for name, s := range j.Scenarios {
-		st := &ScenarioStats{OK: s.OK, Failed: s.Failed}
+		st := &ScenarioStats{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted}
 		if st.Latency, st.hist, err = s.Latency.latency(); err != nil {
 			return nil, fmt.Errorf("%w: scenario %q: %v", ErrResultFormat, name, err)
 		}

@@ -701,6 +701,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 	interrupted := false
 	if ce := ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce)) {
 		rs.stats.interrupted.Add(1)
+		if sc != nil && pickErr == nil {
+			rs.stats.scenarios[sc.index].interrupted.Add(1)
+		}
 		interrupted = true
 	}
 	rs.stats.errs.add(err)

@@ -81,8 +81,9 @@ type ErrorCount struct {
 
 // ScenarioStats is what one scenario measured.
 type ScenarioStats struct {
-	OK, Failed int64
-	Latency    Latency // of every run, successful or not
+	OK, Failed  int64
+	Interrupted int64   // failed runs that the run itself cancelled (part of Failed), as Result.Interrupted
+	Latency     Latency // of every run, successful or not
 
 	hist *hist.Snapshot // the histogram behind Latency, kept for the JSON result
 }
@@ -155,8 +156,8 @@ type runStats struct {
 }
 
 type scenarioStats struct {
-	ok, failed atomic.Int64
-	lat        hist.Histogram
+	ok, failed, interrupted atomic.Int64
+	lat                     hist.Histogram
 }
 
 type requestStats struct {
@@ -261,7 +262,7 @@ func (st *runStats) result() *Result {
 	for i, s := range st.scenarios {
 		snap := s.lat.Snapshot()
 		all.Merge(snap)
-		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Latency: latencyOf(snap), hist: snap}
+		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Interrupted: s.interrupted.Load(), Latency: latencyOf(snap), hist: snap}
 	}
 	res.latency, res.all = latencyOf(all), all
 	st.reqs.Range(func(k, v any) bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ThresholdResult is the verdict of one threshold, checked at the end of
@@ -49,8 +50,24 @@ type ThresholdError struct {
 }
 
 func (e *ThresholdError) Error() string {
+	// The expression on one line, and under it a caret: a tab stays a tab
+	// and any other character before Pos becomes one space, so the caret
+	// lands under the offending character.
+	line := strings.Map(func(r rune) rune {
+		if r != '\t' && unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, e.Expr)
+	pos := min(max(e.Pos, 0), len(e.Expr))
+	pad := strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return r
+		}
+		return ' '
+	}, e.Expr[:pos])
 	return fmt.Sprintf("molotov: threshold %q: %s (at column %d)\n\t%s\n\t%s^",
-		e.Expr, e.Msg, e.Pos+1, e.Expr, strings.Repeat(" ", e.Pos))
+		e.Expr, e.Msg, utf8.RuneCountInString(e.Expr[:pos])+1, line, pad)
 }
 
 // thresholdScope says which figures a threshold's metric reads.
@@ -146,8 +163,9 @@ func (p *thresholdParser) parse() (*threshold, error) {
 		if end < 0 {
 			return nil, p.fail(len(p.s), "%s has no closing \").\"; write %sNAME).p99 < 200ms", strings.TrimSuffix(sc.word, "("), sc.word)
 		}
-		t.scope, t.namePos = sc.scope, start
-		t.name = strings.TrimSpace(p.s[start : start+end])
+		raw := p.s[start : start+end]
+		t.name = strings.TrimSpace(raw)
+		t.scope, t.namePos = sc.scope, start+len(raw)-len(strings.TrimLeft(raw, " \t\n\r\v\f"))
 		if t.name == "" {
 			return nil, p.fail(start, "empty %s name", strings.TrimSuffix(sc.word, "("))
 		}
@@ -395,13 +413,14 @@ func (t *threshold) measure(res *Result) float64 {
 		if !ok {
 			return math.NaN()
 		}
+		failed := sc.Failed - sc.Interrupted
 		switch t.metric {
 		case "failure_rate":
-			return ratio(sc.Failed, sc.OK+sc.Failed)
+			return ratio(failed, sc.OK+failed)
 		case "ok":
 			return float64(sc.OK)
 		case "failed":
-			return float64(sc.Failed)
+			return float64(failed)
 		case "runs_per_s":
 			return perSecond(sc.OK + sc.Failed)
 		}

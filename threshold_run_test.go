@@ -163,3 +163,36 @@ func TestResultPassed(t *testing.T) {
 		})
 	}
 }
+
+// The caret sits under the offending character whatever precedes it:
+// multi-byte characters, tabs, a newline in the expression.
+func TestThresholdErrorCaret(t *testing.T) {
+	tests := []struct{ expr, line, caret string }{
+		{"request(é).p98 < 1s", "\trequest(é).p98 < 1s", "\t           ^"},
+		{"\tp98 < 1s", "\t\tp98 < 1s", "\t\t^"},
+		{"p99\n< 1s", "\tp99 < 1s", "\t   ^"}, // a newline is no space: the operator is missing there
+	}
+	for _, tt := range tests {
+		_, err := parseThreshold(tt.expr)
+		require.Error(t, err, tt.expr)
+		lines := strings.Split(err.Error(), "\n")
+		require.Len(t, lines, 3, "%q", err.Error())
+		assert.Equal(t, tt.line, lines[1], "%q", tt.expr)
+		assert.Equal(t, tt.caret, lines[2], "%q", tt.expr)
+	}
+	_, err := parseThresholds([]string{"scenario( nope ).p99<1s"}, &registrySnapshot{byName: map[string]*scenario{}})
+	var te *ThresholdError
+	require.True(t, errors.As(err, &te))
+	assert.Equal(t, 10, te.Pos, "at the name, not at the space before it")
+}
+
+// Runs the run itself cancelled are not a scenario's failures either.
+func TestThresholdScenarioFailuresExcludeInterrupted(t *testing.T) {
+	res := &Result{OK: 95, Failed: 5, Interrupted: 5, Elapsed: time.Second,
+		Scenarios: map[string]*ScenarioStats{"a": {OK: 95, Failed: 5, Interrupted: 5}}}
+	for _, expr := range []string{"failure_rate == 0", "scenario(a).failure_rate == 0", "scenario(a).failed == 0", "failed == 0"} {
+		th, err := parseThreshold(expr)
+		require.NoError(t, err)
+		assert.True(t, th.holds(th.measure(res)), "%s measured %v", expr, th.measure(res))
+	}
+}
