@@ -132,6 +132,9 @@ func verdict(cfg *Runner, res *Result, signalled bool) string {
 			broken = append(broken, "molotov: threshold broken: "+describeThreshold(tr))
 		}
 	}
+	if len(broken) == 0 && res.StopReason == StopThreshold {
+		broken = append(broken, "molotov: run stopped by Runner.ThresholdAbort: a threshold broke during the run (it held again at the end)")
+	}
 	if len(why) == 0 && len(broken) == 0 {
 		return ""
 	}

@@ -20,7 +20,8 @@ const (
 	// (any failure when MaxFailures is zero). Runs the run itself
 	// cancelled (ForceShutdown at a stop) do not count.
 	OutcomeFailures Outcome = "failures"
-	// OutcomeThresholds: a threshold broke.
+	// OutcomeThresholds: a threshold broke (at the end, or during the run
+	// under Runner.ThresholdAbort).
 	OutcomeThresholds Outcome = "thresholds"
 	// OutcomePassed: none of the above.
 	OutcomePassed Outcome = "passed"
@@ -37,6 +38,8 @@ func (r *Result) Outcome() Outcome {
 		return OutcomeSetupFailed
 	case r.maxFailures > 0 && failed >= int64(r.maxFailures), r.maxFailures == 0 && failed > 0:
 		return OutcomeFailures
+	case r.StopReason == StopThreshold:
+		return OutcomeThresholds
 	}
 	for _, t := range r.Thresholds {
 		if !t.Pass {

@@ -59,6 +59,12 @@ type Runner struct {
 	// character. Result.Thresholds says how each fared; Test fails the test
 	// for each broken one.
 	Thresholds []string
+	// ThresholdAbort checks the thresholds every second while the run goes
+	// on, once 100 scenario runs ended, and stops the run (StopThreshold)
+	// at the first that breaks, like k6's abortOnFail. Thresholds that only
+	// a longer run can meet (ok > 1000: counts compared with >, >=, == or
+	// !=) wait for the end.
+	ThresholdAbort bool
 	// ResultFile, when set, is where Run (or Run.Wait) writes the JSON
 	// result at the end (see Result.WriteJSON). -molotov.json sets it.
 	ResultFile string

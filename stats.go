@@ -24,6 +24,7 @@ const (
 	StopStopped     StopReason = "stopped"      // Run.Stop was called
 	StopCancelled   StopReason = "cancelled"    // the run's context was cancelled (or a signal under Runner.Test)
 	StopSetupFailed StopReason = "setup-failed" // every worker ended because its Setup or SetupSession failed
+	StopThreshold   StopReason = "threshold"    // Runner.ThresholdAbort and a threshold broke during the run
 )
 
 // Result is what a run measured. Counting is exact: every scenario run that

@@ -196,3 +196,29 @@ func TestThresholdScenarioFailuresExcludeInterrupted(t *testing.T) {
 		assert.True(t, th.holds(th.measure(res)), "%s measured %v", expr, th.measure(res))
 	}
 }
+
+// Under ThresholdAbort a threshold that breaks during the run stops it at
+// the next one-second check; a count that only a longer run can reach
+// waits for the end.
+func TestThresholdAbort(t *testing.T) {
+	sleepy := func() *Registry {
+		return sbOneScenario("nap", func(ctx context.Context, s *Session) error {
+			time.Sleep(2 * time.Millisecond)
+			return nil
+		})
+	}
+	start := time.Now()
+	res, err := (&Runner{Registry: sleepy(), Workers: 4, Duration: 30 * time.Second, Quiet: true,
+		ThresholdAbort: true, Thresholds: []string{"ok > 1000000000", "max < 1ms"}}).Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, StopThreshold, res.StopReason)
+	assert.Less(t, time.Since(start), 5*time.Second, "stopped at a one-second check, not at Duration")
+	assert.Equal(t, OutcomeThresholds, res.Outcome())
+	assert.Equal(t, res.Started, res.OK+res.Failed)
+
+	res, err = (&Runner{Registry: sleepy(), Workers: 4, Duration: 1500 * time.Millisecond, Quiet: true,
+		ThresholdAbort: true, Thresholds: []string{"ok > 1000000000", "max < 10s"}}).Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, StopDuration, res.StopReason, "a count that may still be reached does not stop the run")
+	assert.Equal(t, OutcomeThresholds, res.Outcome(), "but it is checked at the end")
+}

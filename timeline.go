@@ -1,8 +1,11 @@
 package molotov
 
 import (
+	"math"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/molotov-go/molotov/internal/hist"
 )
@@ -34,6 +37,7 @@ func (rs *runState) startTimeline() func() []TimelinePoint {
 			select {
 			case <-t.C:
 				tl.point()
+				rs.checkLive()
 			case <-done:
 				return
 			}
@@ -80,6 +84,45 @@ func (tl *timeline) pointLocked() {
 	}
 	tl.points = append(tl.points, p)
 	tl.prev, tl.prevOK, tl.prevFailed = cur, ok, failed
+}
+
+// liveMinRuns is how many scenario runs must have ended before
+// ThresholdAbort judges a threshold: fewer say little about a percentile.
+const liveMinRuns = 100
+
+// checkLive stops the run at the first threshold broken so far, under
+// Runner.ThresholdAbort. It runs on the timeline's tick.
+func (rs *runState) checkLive() {
+	if !rs.cfg.ThresholdAbort || len(rs.thresholds) == 0 || rs.stopping() {
+		return
+	}
+	res := rs.result()
+	if res.OK+res.Failed < liveMinRuns {
+		return
+	}
+	for _, t := range rs.thresholds {
+		if !t.checkableLive() {
+			continue
+		}
+		if v := t.measure(res); !math.IsNaN(v) && !t.holds(v) {
+			rs.logger.Warn("threshold broken: stopping the run (Runner.ThresholdAbort)",
+				zap.String("threshold", t.expr), zap.String("measured", t.formatMeasured(v)), zap.Duration("after", res.Elapsed.Round(time.Millisecond)))
+			rs.stop(StopThreshold)
+			return
+		}
+	}
+}
+
+// checkableLive reports a threshold that a run in progress can break for
+// good enough to stop: not a count that only grows (ok > 1000) or must
+// end at a value (failed == 0 is checked: it can only get worse).
+func (t *threshold) checkableLive() bool {
+	if thresholdMetrics[t.scope][t.metric] != kindCount {
+		return true
+	}
+	// Counts only grow: "< N" and "<= N" can break for good during the
+	// run; the others may still be met at the end.
+	return t.op == "<" || t.op == "<="
 }
 
 // diffSnapshot returns the values in cur that are not in prev, a snapshot
