@@ -219,6 +219,7 @@
 //	"stopped"       Run.Stop was called                             StopStopped
 //	"cancelled"     the context was cancelled (or a signal in Test) StopCancelled
 //	"setup-failed"  every worker's Setup or SetupSession failed     StopSetupFailed
+//	"threshold"     a threshold broke, with Runner.ThresholdAbort   StopThreshold
 //
 // Workers start spread over [Runner.RampUp]. [Runner.Delay] pauses a
 // worker after every step, failed or not. [Runner.SingleMode] runs one
