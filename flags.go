@@ -39,6 +39,7 @@ var flagSpecs = []flagSpec{
 	{"console-update", "live console refresh interval (Runner.ConsoleUpdate)", durSetter(func(r *Runner) *time.Duration { return &r.ConsoleUpdate }), false},
 	{"base-url", "base URL of the target (Runner.BaseURL)", strSetter(func(r *Runner) *string { return &r.BaseURL }), false},
 	{"seed", "seed for reproducible scenario picking (Runner.Seed)", int64Setter(func(r *Runner) *int64 { return &r.Seed }), false},
+	{"insecure", "skip TLS certificate verification, for self-signed targets (Runner.InsecureSkipVerify)", boolSetter(func(r *Runner) *bool { return &r.InsecureSkipVerify }), true},
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", strSetter(func(r *Runner) *string { return &r.ResultFile }), false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},

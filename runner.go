@@ -29,29 +29,34 @@ import (
 //
 // A Runner is not changed by running it and may be run again.
 type Runner struct {
-	Registry         *Registry        // nil: DefaultRegistry
-	BaseURL          string           // prefix of the paths that scenarios request; empty when they use absolute URLs
-	Workers          int              // zero: 1 (Molotov -w)
-	Duration         time.Duration    // zero: until MaxRuns, SingleRun or cancellation (Molotov -d)
-	MaxRuns          int              // scenario runs per worker; zero: no limit (Molotov -r)
-	RampUp           time.Duration    // worker i starts after i×RampUp/Workers (Molotov --ramp-up)
-	Delay            time.Duration    // pause after every step of a worker (Molotov --delay)
-	ExitOnFailure    bool             // stop at the first failure (Molotov -x)
-	MaxFailures      int              // N>0: stop at N failures, and Test fails; zero: never stop for failures (Molotov -f)
-	SingleMode       string           // run only this scenario (Molotov -s)
-	SingleRun        bool             // each worker runs every scenario once, in name order (Molotov --single-run)
-	Sizing           bool             // add workers until the failure ratio passes SizingTolerance (Molotov --sizing)
-	SizingTolerance  float64          // percent of failures per success over the last minute; zero: 5
-	ForceShutdown    bool             // at a stop, cancel runs in flight at once (Molotov --force-shutdown)
-	RequestTimeout   time.Duration    // bounds a whole request, headers and body; zero: 30s
-	MaxResponseBytes int64            // bodies beyond it fail with a clear error; zero: 64 MiB
-	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
-	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
-	Quiet            bool             // print nothing
-	Verbose          int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
-	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
-	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
-	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
+	Registry        *Registry     // nil: DefaultRegistry
+	BaseURL         string        // prefix of the paths that scenarios request; empty when they use absolute URLs
+	Workers         int           // zero: 1 (Molotov -w)
+	Duration        time.Duration // zero: until MaxRuns, SingleRun or cancellation (Molotov -d)
+	MaxRuns         int           // scenario runs per worker; zero: no limit (Molotov -r)
+	RampUp          time.Duration // worker i starts after i×RampUp/Workers (Molotov --ramp-up)
+	Delay           time.Duration // pause after every step of a worker (Molotov --delay)
+	ExitOnFailure   bool          // stop at the first failure (Molotov -x)
+	MaxFailures     int           // N>0: stop at N failures, and Test fails; zero: never stop for failures (Molotov -f)
+	SingleMode      string        // run only this scenario (Molotov -s)
+	SingleRun       bool          // each worker runs every scenario once, in name order (Molotov --single-run)
+	Sizing          bool          // add workers until the failure ratio passes SizingTolerance (Molotov --sizing)
+	SizingTolerance float64       // percent of failures per success over the last minute; zero: 5
+	ForceShutdown   bool          // at a stop, cancel runs in flight at once (Molotov --force-shutdown)
+	RequestTimeout  time.Duration // bounds a whole request, headers and body; zero: 30s
+	// InsecureSkipVerify turns off TLS certificate verification in the
+	// sessions' own transports (not in a SessionConfig.Transport), for a
+	// target with a self-signed certificate; the run logs a warning.
+	// Verification is on by default. Flag: -molotov.insecure.
+	InsecureSkipVerify bool
+	MaxResponseBytes   int64            // bodies beyond it fail with a clear error; zero: 64 MiB
+	Seed               int64            // scenario picking is reproducible for a given seed; zero: random
+	ConsoleUpdate      time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
+	Quiet              bool             // print nothing
+	Verbose            int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
+	Output             io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
+	Metrics            metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
+	Logger             *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
 	// Thresholds are pass/fail rules checked at the end of the run, like
 	// "p99 < 200ms" or "scenario(checkout).failure_rate < 1%" (see
 	// ThresholdResult for the grammar). They are parsed before the run
@@ -249,6 +254,9 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	}
 	rs := newRunState(ctx, cfg, snap)
 	rs.thresholds = ts
+	if cfg.InsecureSkipVerify {
+		rs.logger.Warn("TLS certificate verification is OFF (Runner.InsecureSkipVerify, -molotov.insecure): any server can answer for the target; use it only against a target you control")
+	}
 	if fx := snap.fixtures.globalSetup; fx != nil {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {

@@ -3,6 +3,7 @@ package molotov
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,6 +262,9 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 			ExpectContinueTimeout: time.Second,
 		}
 		tr.MaxIdleConnsPerHost = 16
+		if rs.cfg.InsecureSkipVerify {
+			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for, and warned about at the start of the run
+		}
 		// No client-side idle timeout: its timer reset costs every request,
 		// servers close idle connections themselves, and the session
 		// closes its own when it ends. ConfigureTransport may set one.
