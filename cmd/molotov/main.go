@@ -1,6 +1,31 @@
 // Command molotov works with molotov-go load tests from the command line.
 //
+//	molotov init [moduleDir]
+//	molotov run [flags] [package] [-- -molotov.flags]
 //	molotov compare [-tolerance 10%] old.json new.json
+//
+// init writes a load test package, loadtest/, into a Go module (the
+// module of the current directory, or moduleDir): two weighted scenarios
+// and a Setup fixture, a TestLoad that runs them with molotov.Runner.Test,
+// a demo server that TestLoad loads until it is given a target, so that
+// the new test passes at once, and a README.md that says how to point it
+// at a service. It never overwrites a file, and needs a go.mod (run go mod
+// init first). It exits 1 when it cannot write the package.
+//
+// run is Molotov's command line over go test: it translates Molotov's
+// options (-w workers, -d duration in seconds or as a Go duration, -r
+// max runs, -x, -f, -s, -q, -v/-vv, --ramp-up, --delay, --sizing,
+// --sizing-tolerance, --single-run, --force-shutdown, --console-update)
+// and any -molotov.* flag, given before or after "--", into the
+// library's -molotov.* flags of
+//
+//	go test -run Load -v -count=1 -timeout 0 PACKAGE -args -molotov.workers=N ...
+//
+// for PACKAGE (default ./loadtest), shows the test's live output, prints
+// Molotov's last line, "SUCCESSES: n | FAILURES: n | WORKERS: n", read
+// from the summary that Runner.Test logs, and exits with go test's exit
+// status; a bad option exits 2 with a message naming it. --statsd,
+// --statsd-address, -p, --config and --use-extension are refused.
 //
 // compare reads two JSON results (written with -molotov.json or
 // Result.WriteJSON) and prints, per scenario and per request, the change
@@ -15,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 
@@ -26,16 +52,30 @@ func main() {
 }
 
 const usage = `usage:
-  molotov compare [-tolerance 10%] old.json new.json
+  molotov init [moduleDir]                            write a load test package, loadtest/, into a Go module
+  molotov run [flags] [package] [-- -molotov.flags]   run a load test with Molotov's options (go test -run Load)
+  molotov compare [-tolerance 10%] old.json new.json  compare two JSON results
+
+"molotov COMMAND -h" describes a command.
 `
 
 // run is main without the process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runWith(args, stdout, stderr, exec.Command)
+}
+
+// runWith is run with the function that builds the go test command of
+// molotov run, which tests replace.
+func runWith(args []string, stdout, stderr io.Writer, command commandFunc) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	switch args[0] {
+	case "init":
+		return initCmd(args[1:], stdout, stderr)
+	case "run":
+		return runLoad(args[1:], stdout, stderr, command)
 	case "compare":
 		return compare(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
