@@ -1,9 +1,12 @@
 package molotov
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,26 +24,26 @@ import (
 // that never use them see no extra flags; a command or a TestMain may
 // register them explicitly with RegisterFlags.
 var flagSpecs = []flagSpec{
-	{"workers", "number of workers (Runner.Workers, Molotov -w)", intSetter(func(r *Runner) *int { return &r.Workers }), false},
-	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }), false},
-	{"max-runs", "scenario runs per worker (Runner.MaxRuns, Molotov -r)", intSetter(func(r *Runner) *int { return &r.MaxRuns }), false},
-	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }), false},
-	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }), false},
+	{"workers", "number of workers, 1 to 1000000 (Runner.Workers, Molotov -w)", intSetter(func(r *Runner) *int { return &r.Workers }, maxWorkers), false},
+	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }, 0), false},
+	{"max-runs", "scenario runs per worker (Runner.MaxRuns, Molotov -r)", intSetter(func(r *Runner) *int { return &r.MaxRuns }, noMax), false},
+	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }, 0), false},
+	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }, 0), false},
 	{"exception", "stop at the first failure (Runner.ExitOnFailure, Molotov -x)", boolSetter(func(r *Runner) *bool { return &r.ExitOnFailure }), true},
-	{"fail", "stop and fail after this many failures (Runner.MaxFailures, Molotov -f)", intSetter(func(r *Runner) *int { return &r.MaxFailures }), false},
+	{"fail", "stop and fail after this many failures (Runner.MaxFailures, Molotov -f)", intSetter(func(r *Runner) *int { return &r.MaxFailures }, noMax), false},
 	{"single-mode", "run only this scenario (Runner.SingleMode, Molotov -s)", strSetter(func(r *Runner) *string { return &r.SingleMode }), false},
 	{"single-run", "each worker runs every scenario once (Runner.SingleRun)", boolSetter(func(r *Runner) *bool { return &r.SingleRun }), true},
 	{"sizing", "add workers until failures pass the tolerance (Runner.Sizing)", boolSetter(func(r *Runner) *bool { return &r.Sizing }), true},
-	{"sizing-tolerance", "sizing's failure tolerance in percent (Runner.SizingTolerance)", floatSetter(func(r *Runner) *float64 { return &r.SizingTolerance }), false},
+	{"sizing-tolerance", "sizing's failure tolerance in percent, 0 to 100 (Runner.SizingTolerance)", toleranceSetter(func(r *Runner) *float64 { return &r.SizingTolerance }), false},
 	{"force-shutdown", "cancel runs in flight at a stop (Runner.ForceShutdown)", boolSetter(func(r *Runner) *bool { return &r.ForceShutdown }), true},
-	{"request-timeout", "bound on a whole request (Runner.RequestTimeout)", durSetter(func(r *Runner) *time.Duration { return &r.RequestTimeout }), false},
+	{"request-timeout", "bound on a whole request (Runner.RequestTimeout)", durSetter(func(r *Runner) *time.Duration { return &r.RequestTimeout }, 0), false},
 	{"quiet", "print nothing (Runner.Quiet, Molotov -q)", boolSetter(func(r *Runner) *bool { return &r.Quiet }), true},
-	{"verbose", "1: failures with errors and stacks; 2: also requests and responses (Runner.Verbose)", intSetter(func(r *Runner) *int { return &r.Verbose }), false},
-	{"console-update", "live console refresh interval (Runner.ConsoleUpdate)", durSetter(func(r *Runner) *time.Duration { return &r.ConsoleUpdate }), false},
-	{"base-url", "base URL of the target (Runner.BaseURL)", strSetter(func(r *Runner) *string { return &r.BaseURL }), false},
+	{"verbose", "0: none; 1: failures with errors and stacks; 2: also requests and responses (Runner.Verbose)", intSetter(func(r *Runner) *int { return &r.Verbose }, maxVerbose), false},
+	{"console-update", "live console refresh interval, at least 1ms (Runner.ConsoleUpdate)", durSetter(func(r *Runner) *time.Duration { return &r.ConsoleUpdate }, minConsoleUpdate), false},
+	{"base-url", "base URL of the target (Runner.BaseURL)", baseURLSetter, false},
 	{"seed", "seed for reproducible scenario picking (Runner.Seed)", int64Setter(func(r *Runner) *int64 { return &r.Seed }), false},
 	{"insecure", "skip TLS certificate verification, for self-signed targets (Runner.InsecureSkipVerify)", boolSetter(func(r *Runner) *bool { return &r.InsecureSkipVerify }), true},
-	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", strSetter(func(r *Runner) *string { return &r.ResultFile }), false},
+	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
 }
@@ -76,14 +79,38 @@ func (f *flagSpec) envName() string {
 	return "MOLOTOV_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
 }
 
-func intSetter(field func(*Runner) *int) func(*Runner, string) error {
+// Accepted ranges, shared by the -molotov.* flags and Runner's validation
+// (Run, Start), so that a value a flag accepts is one a run accepts.
+const (
+	maxWorkers         = 1_000_000 // each worker is a goroutine with its own HTTP client
+	maxVerbose         = 2         // 1: failures; 2: also requests and responses
+	maxSizingTolerance = 100.0     // percent of failures per success
+	minConsoleUpdate   = time.Millisecond
+	maxDuration        = time.Duration(math.MaxInt64) // 2562047h47m16.854775807s, about 292 years
+	noMax              = math.MaxInt                  // intSetter: no upper bound
+)
+
+// wholeRange says which whole numbers a flag accepts.
+func wholeRange(max int) string {
+	if max == noMax {
+		return "use a whole number >= 0"
+	}
+	return fmt.Sprintf("use a whole number from 0 to %d", max)
+}
+
+// intSetter accepts a whole number from 0 to max (noMax: no bound).
+func intSetter(field func(*Runner) *int, max int) func(*Runner, string) error {
 	return func(r *Runner, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", v)
-		}
-		if n < 0 {
-			return fmt.Errorf("%d is negative; use a number >= 0", n)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("%q is out of range; %s", v, wholeRange(max))
+		case err != nil:
+			return fmt.Errorf("%q is not a whole number; %s", v, wholeRange(max))
+		case n < 0:
+			return fmt.Errorf("%q is negative; %s", v, wholeRange(max))
+		case n > max:
+			return fmt.Errorf("%q is above %d; %s", v, max, wholeRange(max))
 		}
 		*field(r) = n
 		return nil
@@ -93,6 +120,9 @@ func intSetter(field func(*Runner) *int) func(*Runner, string) error {
 func int64Setter(field func(*Runner) *int64) func(*Runner, string) error {
 	return func(r *Runner, v string) error {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("%q is out of range; use a whole number from %d to %d", v, math.MinInt64, math.MaxInt64)
+		}
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", v)
 		}
@@ -101,32 +131,79 @@ func int64Setter(field func(*Runner) *int64) func(*Runner, string) error {
 	}
 }
 
-func floatSetter(field func(*Runner) *float64) func(*Runner, string) error {
+// toleranceSetter accepts a percentage from 0 to 100, with or without
+// its % sign; zero means DefaultSizingTolerance.
+func toleranceSetter(field func(*Runner) *float64) func(*Runner, string) error {
 	return func(r *Runner, v string) error {
 		x, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "%"), 64)
-		if err != nil || x < 0 {
-			return fmt.Errorf("%q is not a number >= 0", v)
+		if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(x) {
+			return fmt.Errorf("%q is not a number; use a percentage from 0 to %g (0 means %g)", v, maxSizingTolerance, DefaultSizingTolerance)
+		}
+		if err != nil || x < 0 || x > maxSizingTolerance {
+			return fmt.Errorf("%q is out of range; use a percentage from 0 to %g (0 means %g)", v, maxSizingTolerance, DefaultSizingTolerance)
 		}
 		*field(r) = x
 		return nil
 	}
 }
 
-// durSetter accepts a Go duration ("1m30s") or, like Molotov, a number of
-// seconds ("90", "0.5").
-func durSetter(field func(*Runner) *time.Duration) func(*Runner, string) error {
-	return func(r *Runner, v string) error {
-		v = strings.TrimSpace(v)
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			secs, ferr := strconv.ParseFloat(v, 64)
-			if ferr != nil {
-				return fmt.Errorf("%q is not a duration; write it like 30s, 1m30s or 500ms (a bare number means seconds)", v)
-			}
-			d = time.Duration(secs * float64(time.Second))
-		}
-		if d < 0 {
+// goDuration matches Go's duration syntax (time.ParseDuration), whatever
+// the size of the numbers; decimalSeconds a plain decimal number.
+var (
+	goDuration     = regexp.MustCompile(`^[-+]?(0|(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`)
+	decimalSeconds = regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+)
+
+// parseDurationFlag reads a duration flag: a Go duration ("1m30s",
+// "500ms") or, like Molotov, a decimal number of seconds ("90", "0.5",
+// "1e3"), rounded to the nanosecond. It refuses a negative duration and
+// one beyond maxDuration (about 292 years) instead of letting it wrap
+// around; every error quotes v.
+func parseDurationFlag(v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	negative := strings.HasPrefix(s, "-")
+	outOfRange := func() error {
+		if negative {
 			return fmt.Errorf("%q is negative; use a duration >= 0", v)
+		}
+		return fmt.Errorf("%q is out of range; use a duration from 0 to %v (about 292 years)", v, maxDuration)
+	}
+	var d time.Duration
+	switch {
+	case goDuration.MatchString(s):
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, outOfRange() // the syntax is right: only the size can be wrong
+		}
+	case decimalSeconds.MatchString(s):
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%q is not a number of seconds", v)
+		}
+		ns := math.Round(secs * float64(time.Second))
+		if math.IsInf(ns, 0) || math.Abs(ns) >= 1<<63 {
+			return 0, outOfRange()
+		}
+		d = time.Duration(ns)
+	default:
+		return 0, fmt.Errorf("%q is not a duration; write it like 30s, 1m30s or 500ms (a bare number means seconds)", v)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative; use a duration >= 0", v)
+	}
+	return d, nil
+}
+
+// durSetter accepts a duration (see parseDurationFlag) that is zero or at
+// least min.
+func durSetter(field func(*Runner) *time.Duration, min time.Duration) func(*Runner, string) error {
+	return func(r *Runner, v string) error {
+		d, err := parseDurationFlag(v)
+		if err != nil {
+			return err
+		}
+		if d != 0 && d < min {
+			return fmt.Errorf("%q is below %v; use 0 for the default or at least %v", v, min, min)
 		}
 		*field(r) = d
 		return nil
@@ -149,6 +226,46 @@ func strSetter(field func(*Runner) *string) func(*Runner, string) error {
 		*field(r) = v
 		return nil
 	}
+}
+
+// baseURLSetter accepts an empty value or an http(s) URL with a host, as
+// Runner.BaseURL does.
+func baseURLSetter(r *Runner, v string) error {
+	if v != "" {
+		if err := checkBaseURL(v); err != nil {
+			return err
+		}
+	}
+	r.BaseURL = v
+	return nil
+}
+
+// resultFileSetter accepts an empty value or a path that may name a file,
+// as Runner.ResultFile does.
+func resultFileSetter(r *Runner, v string) error {
+	if v != "" {
+		if err := checkResultFile(v); err != nil {
+			return err
+		}
+	}
+	r.ResultFile = v
+	return nil
+}
+
+// checkResultFile refuses a path that can never be written as a file: one
+// with a NUL byte, or one that names a directory. A directory that does
+// not exist yet is accepted: GlobalSetup may create it.
+func checkResultFile(path string) error {
+	if strings.IndexByte(path, 0) >= 0 {
+		return fmt.Errorf("%q contains a NUL byte; name a file such as result.json", path)
+	}
+	if path != "" && os.IsPathSeparator(path[len(path)-1]) {
+		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %sresult.json", path, path)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%q is a directory; name a file in it, such as %s%cresult.json", path, path, os.PathSeparator)
+	}
+	return nil
 }
 
 // flagValue is a -molotov.* flag: it checks its value when parsed and keeps

@@ -3,10 +3,13 @@ package molotov
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // ScenarioFunc is one scenario: a unit of user behaviour that a worker runs
@@ -44,8 +47,12 @@ type scenario struct {
 	index  int // position in the run's name-sorted list
 }
 
-// maxWeight keeps the sum of weights far from overflowing.
-const maxWeight = 1 << 30
+// maxWeight and maxTotalWeight keep the sum of weights from overflowing an
+// int, even a 32-bit one.
+const (
+	maxWeight      = 1 << 30
+	maxTotalWeight = math.MaxInt32
+)
 
 // Registry holds what a load test registers: scenarios, fixtures, event
 // handlers and shared variables. A run reads it and never changes it.
@@ -77,12 +84,19 @@ var DefaultRegistry = NewRegistry()
 // Runner.SingleRun can still run.
 //
 // Registration mistakes are programming errors and panic with a message
-// naming the scenario: an empty or duplicate name, a negative weight, a nil
-// func.
+// naming the scenario: an empty or duplicate name, a name with leading or
+// trailing spaces or control characters, a negative weight, a weight above
+// 2^30 (or weights summing past 2^31-1), a nil func.
 func (r *Registry) Scenario(name string, weight int, fn ScenarioFunc, opts ...ScenarioOption) {
 	switch {
 	case name == "":
 		panic("molotov: Scenario with an empty name; give every scenario a unique name")
+	case strings.TrimSpace(name) == "":
+		panic(fmt.Sprintf("molotov: Scenario with an empty name (%q, only spaces); give every scenario a unique name", name))
+	case strings.TrimSpace(name) != name:
+		panic(fmt.Sprintf("molotov: scenario %q has leading or trailing spaces; remove them (a threshold's scenario(...) trims them and could not name it)", name))
+	case strings.ContainsFunc(name, unicode.IsControl):
+		panic(fmt.Sprintf("molotov: scenario %q has a control character in its name; use printable characters", name))
 	case weight < 0:
 		panic(fmt.Sprintf("molotov: scenario %q has negative weight %d; use 0 to disable it or a positive weight", name, weight))
 	case weight > maxWeight:
@@ -103,6 +117,13 @@ func (r *Registry) Scenario(name string, weight int, fn ScenarioFunc, opts ...Sc
 	}
 	if _, dup := r.scenarios[name]; dup {
 		panic(fmt.Sprintf("molotov: scenario %q registered twice; scenario names must be unique", name))
+	}
+	total := weight
+	for _, o := range r.scenarios {
+		total += o.weight
+	}
+	if total > maxTotalWeight {
+		panic(fmt.Sprintf("molotov: scenario %q with weight %d brings the registry's weights to %d, above %d; weights are relative, use smaller numbers", name, weight, total, maxTotalWeight))
 	}
 	r.scenarios[name] = s
 }

@@ -147,23 +147,56 @@ func (r *Runner) withDefaults() Runner {
 	return c
 }
 
-// validate checks a defaulted copy against the registry's scenarios.
+// validate checks a defaulted copy against the registry's scenarios. A
+// refusal is a *ConfigError naming the field, its value and what the field
+// accepts; the ranges are those of the -molotov.* flags.
 func (c *Runner) validate(snap *registrySnapshot) error {
+	switch {
+	case c.Workers < 0:
+		return configErr("Workers", "is negative (%d); use 1 to %d workers (zero means 1, or %d with Sizing)", c.Workers, maxWorkers, sizingWorkers)
+	case c.Workers > maxWorkers:
+		return configErr("Workers", "is %d, above %d; use 1 to %d workers (each is a goroutine with its own HTTP client), or several processes for more", c.Workers, maxWorkers, maxWorkers)
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+		zero string // what zero means
+	}{
+		{"Duration", c.Duration, "zero: no time limit"},
+		{"RampUp", c.RampUp, "zero: every worker starts at once; RampUp may be longer than Duration, then the workers due after Duration never start"},
+		{"Delay", c.Delay, "zero: no pause"},
+		{"RequestTimeout", c.RequestTimeout, fmt.Sprintf("zero means %v", DefaultRequestTimeout)},
+		{"ConsoleUpdate", c.ConsoleUpdate, fmt.Sprintf("zero means 200ms on a terminal, 5s otherwise; else at least %v", minConsoleUpdate)},
+	} {
+		if f.v < 0 {
+			return configErr(f.name, "is negative (%v); use a duration >= 0 (%s)", f.v, f.zero)
+		}
+	}
 	for _, f := range []struct {
 		name string
 		v    int64
+		zero string
 	}{
-		{"Workers", int64(c.Workers)}, {"Duration", int64(c.Duration)}, {"MaxRuns", int64(c.MaxRuns)},
-		{"RampUp", int64(c.RampUp)}, {"Delay", int64(c.Delay)}, {"MaxFailures", int64(c.MaxFailures)},
-		{"RequestTimeout", int64(c.RequestTimeout)}, {"MaxResponseBytes", c.MaxResponseBytes},
-		{"ConsoleUpdate", int64(c.ConsoleUpdate)}, {"Verbose", int64(c.Verbose)},
+		{"MaxRuns", int64(c.MaxRuns), "zero: no limit"},
+		{"MaxFailures", int64(c.MaxFailures), "zero: never stop for failures"},
+		{"MaxResponseBytes", c.MaxResponseBytes, fmt.Sprintf("zero means %d (64 MiB)", DefaultMaxResponseBytes)},
 	} {
 		if f.v < 0 {
-			return configErr(f.name, "is negative (%d); use zero for the default or a positive value", f.v)
+			return configErr(f.name, "is negative (%d); use a number >= 0 (%s)", f.v, f.zero)
 		}
 	}
-	if c.SizingTolerance < 0 || math.IsNaN(c.SizingTolerance) {
-		return configErr("SizingTolerance", "is %v; use a percentage > 0 (zero means 5)", c.SizingTolerance)
+	if c.ConsoleUpdate > 0 && c.ConsoleUpdate < minConsoleUpdate {
+		return configErr("ConsoleUpdate", "is %v, below %v; use zero (200ms on a terminal, 5s otherwise) or at least %v", c.ConsoleUpdate, minConsoleUpdate, minConsoleUpdate)
+	}
+	if c.Verbose < 0 || c.Verbose > maxVerbose {
+		return configErr("Verbose", "is %d; use 0 (no detail), 1 (each failure with its error) or 2 (also requests and responses)", c.Verbose)
+	}
+	if t := c.SizingTolerance; math.IsNaN(t) || t < 0 || t > maxSizingTolerance {
+		return configErr("SizingTolerance", "is %v; use a percentage of failures per success above 0 and at most %g (zero means %g)", t, maxSizingTolerance, DefaultSizingTolerance)
+	}
+	// Worker i starts after RampUp×i/Workers, computed in nanoseconds.
+	if c.Workers > 1 && int64(c.RampUp) > math.MaxInt64/int64(c.Workers-1) {
+		return configErr("RampUp", "is %v, too long to spread %d workers over; use at most %v", c.RampUp, c.Workers, time.Duration(math.MaxInt64/int64(c.Workers-1)))
 	}
 	if len(snap.scenarios) == 0 {
 		return configErr("Registry", "no scenario registered; register one with molotov.Scenario (or Registry.Scenario and set Runner.Registry)")
@@ -179,6 +212,12 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 	if c.SingleMode == "" && !c.SingleRun && snap.picker == nil && snap.totalWeight == 0 {
 		return configErr("Registry", "every scenario has weight 0, so none can be picked; give one a positive weight, or use SingleMode or SingleRun")
 	}
+	// A worker pauses Delay plus the scenario's own Delay after a success.
+	for _, s := range snap.scenarios {
+		if s.delay > maxDuration-c.Delay {
+			return configErr("Delay", "is %v, and with scenario %q's Delay(%v) the pause passes %v; use shorter delays", c.Delay, s.name, s.delay, maxDuration)
+		}
+	}
 	if c.Quiet && c.Verbose > 0 {
 		return configErr("Verbose", "Quiet and Verbose exclude each other; set only one")
 	}
@@ -187,9 +226,16 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 			return configErr("BaseURL", "%v", err)
 		}
 	}
+	if c.ResultFile != "" {
+		if err := checkResultFile(c.ResultFile); err != nil {
+			return configErr("ResultFile", "%v", err)
+		}
+	}
 	return nil
 }
 
+// checkBaseURL accepts an http or https URL with a host, to which request
+// paths are appended: so no query and no fragment.
 func checkBaseURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -200,6 +246,9 @@ func checkBaseURL(s string) error {
 	}
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host, for example http://127.0.0.1:8080", s)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "#") {
+		return fmt.Errorf("%q has a query or a fragment; request paths are appended to a base URL, so put the query in each request's URL", s)
 	}
 	return nil
 }
