@@ -124,7 +124,7 @@ func verdict(cfg *Runner, res *Result, signalled bool) string {
 		why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", failed, res.Started))
 	}
 	if res.SetupFailed > 0 {
-		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession", res.SetupFailed))
+		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession (or were ended by runtime.Goexit in a fixture or event handler)", res.SetupFailed))
 	}
 	var broken []string
 	for _, tr := range res.Thresholds {

@@ -585,6 +585,29 @@ func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
 // runs, teardown.
 func (rs *runState) worker(id int, delay time.Duration) {
 	defer rs.wg.Done()
+	// A runtime.Goexit (t.FailNow, require) in a fixture or an event
+	// handler ends the worker's goroutine where it is: count the worker as
+	// failed rather than let it vanish. A Goexit in a scenario is counted
+	// by runScenario, which clears the phase.
+	gx := &goexitGuard{phase: "Setup"}
+	defer func() {
+		if !gx.returned && gx.phase != "" {
+			rs.setupFailed(&FixtureError{Fixture: gx.phase, Worker: id, Err: errGoexitWorker})
+		}
+	}()
+	rs.workerBody(id, delay, gx)
+	gx.returned = true
+}
+
+// goexitGuard tracks what user code a worker is in, for worker.
+type goexitGuard struct {
+	phase    string // the fixture or handler running; "" after a scenario's Goexit
+	returned bool
+}
+
+// workerBody is the worker proper: setup, session, the loop of scenario
+// runs, teardown.
+func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	var timer *time.Timer
 	if !rs.sleep(&timer, delay) || rs.stopping() {
 		return // stopped during ramp-up: this worker never started
@@ -600,6 +623,9 @@ func (rs *runState) worker(id int, delay time.Duration) {
 	fx := &rs.snap.fixtures
 	if fx.teardown != nil {
 		defer func() {
+			if gx.phase != "" { // "": a scenario's Goexit, already counted, is unwinding
+				gx.phase = "Teardown"
+			}
 			ctx, cancel := rs.teardownContext()
 			defer cancel()
 			if err := callFixture("Teardown", id, func() error { fx.teardown(ctx, id); return nil }); err != nil {
@@ -626,8 +652,12 @@ func (rs *runState) worker(id int, delay time.Duration) {
 		return
 	}
 	defer s.close()
+	s.gx = gx
 	if fx.teardownSession != nil {
 		defer func() {
+			if gx.phase != "" {
+				gx.phase = "TeardownSession"
+			}
 			ctx, cancel := rs.teardownContext()
 			defer cancel()
 			if err := callFixture("TeardownSession", id, func() error { return fx.teardownSession(ctx, s) }); err != nil {
@@ -637,6 +667,7 @@ func (rs *runState) worker(id int, delay time.Duration) {
 		}()
 	}
 	if fx.setupSession != nil {
+		gx.phase = "SetupSession"
 		err := callFixture("SetupSession", id, func() error { return fx.setupSession(rs.ctx, s) })
 		s.endScenario()
 		if err != nil {
@@ -644,6 +675,7 @@ func (rs *runState) worker(id int, delay time.Duration) {
 			return
 		}
 	}
+	gx.phase = "OnEvent or ScenarioPicker"
 	rs.loop(rs.ctx, s, &timer)
 }
 
@@ -721,6 +753,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 	counted := false
 	defer func() {
 		if !counted { // runtime.Goexit (t.FailNow, require) in the scenario or a handler
+			if s.gx != nil {
+				s.gx.phase = "" // counted here as a failed run, not as a failed worker
+			}
 			if sc != nil && pickErr == nil {
 				rs.stats.scenarios[sc.index].failed.Add(1)
 			}
@@ -818,6 +853,8 @@ func callScenario(ctx context.Context, fn ScenarioFunc, s *Session) (err error) 
 	}()
 	return fn(ctx, s)
 }
+
+var errGoexitWorker = errors.New("molotov: worker ended by runtime.Goexit (t.FailNow or require in a fixture, an event handler or the ScenarioPicker?); return an error instead")
 
 var errGoexit = errors.New("molotov: scenario run ended by runtime.Goexit (t.FailNow or require in a scenario or event handler?); return an error instead")
 

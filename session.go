@@ -75,6 +75,8 @@ type Session struct {
 	t0 time.Time
 	// rt bounds requests without a context and a timer per request.
 	rt reqTimeout
+	// gx is the worker's runtime.Goexit guard; nil outside a worker.
+	gx *goexitGuard
 }
 
 // reqTimeout enforces the request timeout of a session's requests cheaply
