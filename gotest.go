@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -78,10 +79,8 @@ func (r *Runner) Test(t TB) *Result {
 			defer cancel()
 		}
 	}
-	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	sigCtx, stopSignals := cancelOnSignal(ctx)
 	defer stopSignals()
-	// After the first signal, a second one kills the test binary as usual.
-	defer context.AfterFunc(sigCtx, stopSignals)()
 	cfg.summaryOff = true
 	res, err := cfg.Run(sigCtx)
 	if err != nil {
@@ -157,4 +156,43 @@ func describeThreshold(tr ThresholdResult) string {
 		return fmt.Sprintf("%s (measured %g)", tr.Expr, tr.Value)
 	}
 	return fmt.Sprintf("%s (measured %s)", strings.TrimSpace(tr.Expr), t.formatMeasured(tr.Value))
+}
+
+// cancelOnSignal returns a context cancelled at the first SIGINT or
+// SIGTERM. From then on the signals have their default action again, so
+// that a second one ends the process at once, as it would without a load
+// test; a second signal that comes before that is re-raised. stop ends
+// the watch.
+func cancelOnSignal(parent context.Context) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-sigs:
+			cancel()
+			signal.Stop(sigs)
+			select {
+			case sig := <-sigs: // came before Stop: deliver it as if unwatched
+				if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(sig) == nil {
+					return
+				}
+				os.Exit(2)
+			default:
+			}
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			<-exited
+			cancel()
+		})
+	}
 }
