@@ -321,6 +321,18 @@
 //	molotov.requests                      Counter    all requests
 //	molotov.workers                       Gauge      active workers
 //
+// With [Runner.Statsd] set, the run also sends to a statsd server, per
+// request a timing and a counter per status, per scenario run a counter
+// (names are statsd-safe: spaces become dots):
+//
+//	molotov.request.<METHOD>.<path>           timing in milliseconds
+//	molotov.request.<METHOD>.<path>.<status>  counter (".error": no response)
+//	molotov.scenario.<name>.ok                counter
+//	molotov.scenario.<name>.failed            counter
+//
+// Sending never slows the load: what the server cannot take is dropped and
+// counted, and a warning says so at the end.
+//
 // # Verdicts and results to keep
 //
 // [Runner.Thresholds] are pass/fail rules over the figures, such as

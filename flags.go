@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/molotov-go/molotov/internal/statsd"
 )
 
 // The -molotov.* flags mirror Runner's fields (and Molotov's options);
@@ -43,6 +45,7 @@ var flagSpecs = []flagSpec{
 	{"base-url", "base URL of the target (Runner.BaseURL)", baseURLSetter, false},
 	{"seed", "seed for reproducible scenario picking (Runner.Seed)", int64Setter(func(r *Runner) *int64 { return &r.Seed }), false},
 	{"insecure", "skip TLS certificate verification, for self-signed targets (Runner.InsecureSkipVerify)", boolSetter(func(r *Runner) *bool { return &r.InsecureSkipVerify }), true},
+	{"statsd", "send metrics to this statsd server, e.g. udp://127.0.0.1:8125 (Runner.Statsd, Molotov --statsd-address)", statsdSetter, false},
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
@@ -383,4 +386,17 @@ func commandLineFlags() *FlagSet {
 	cmdFlagsMu.Lock()
 	defer cmdFlagsMu.Unlock()
 	return cmdFlags
+}
+
+// statsdSetter checks a statsd address.
+func statsdSetter(r *Runner, v string) error {
+	if v == "" {
+		r.Statsd = ""
+		return nil
+	}
+	if _, err := statsd.ParseAddress(v); err != nil {
+		return fmt.Errorf("%q: %w", v, err)
+	}
+	r.Statsd = v
+	return nil
 }

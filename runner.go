@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/statsd"
 )
 
 // Runner runs the scenarios of a registry with a number of workers. Its
@@ -49,14 +50,21 @@ type Runner struct {
 	// target with a self-signed certificate; the run logs a warning.
 	// Verification is on by default. Flag: -molotov.insecure.
 	InsecureSkipVerify bool
-	MaxResponseBytes   int64            // bodies beyond it fail with a clear error; zero: 64 MiB
-	Seed               int64            // scenario picking is reproducible for a given seed; zero: random
-	ConsoleUpdate      time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
-	Quiet              bool             // print nothing
-	Verbose            int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
-	Output             io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
-	Metrics            metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
-	Logger             *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
+	// Statsd, when set, is a statsd server ("udp://127.0.0.1:8125",
+	// "host:port") that receives per request a timing and a status
+	// counter, and per scenario run an ok or failed counter, as Molotov's
+	// --statsd does (names in the package documentation). Sending never
+	// slows the load: what the server cannot take is dropped and counted.
+	// Flag: -molotov.statsd.
+	Statsd           string
+	MaxResponseBytes int64            // bodies beyond it fail with a clear error; zero: 64 MiB
+	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
+	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
+	Quiet            bool             // print nothing
+	Verbose          int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
+	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
+	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
+	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
 	// Thresholds are pass/fail rules checked at the end of the run, like
 	// "p99 < 200ms" or "scenario(checkout).failure_rate < 1%" (see
 	// ThresholdResult for the grammar). They are parsed before the run
@@ -226,6 +234,11 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 			return configErr("BaseURL", "%v", err)
 		}
 	}
+	if c.Statsd != "" {
+		if _, err := statsd.ParseAddress(c.Statsd); err != nil {
+			return configErr("Statsd", "%v", err)
+		}
+	}
 	if c.ResultFile != "" {
 		if err := checkResultFile(c.ResultFile); err != nil {
 			return configErr("ResultFile", "%v", err)
@@ -313,6 +326,15 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 			return nil, err
 		}
 	}
+	if cfg.Statsd != "" {
+		c, err := statsdDial(cfg.Statsd)
+		if err != nil {
+			rs.cancel()
+			return nil, configErr("Statsd", "%v", err)
+		}
+		rs.statsd = c
+		rs.stats.sink = newStatsdSink(c, rs.stats.names)
+	}
 	rs.registerMetrics()
 	rs.start = time.Now()
 	run := &Run{rs: rs, done: make(chan struct{})}
@@ -376,6 +398,7 @@ type runState struct {
 
 	sizing     *sizer
 	thresholds []*threshold
+	statsd     *statsd.Client // Runner.Statsd; nil: none
 	start      time.Time
 	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
 	wg         sync.WaitGroup
@@ -513,6 +536,13 @@ func (rs *runState) run() *Result {
 	}
 	stopEvents()
 	stopLive()
+	if rs.statsd != nil {
+		if err := rs.statsd.Close(time.Second); err != nil {
+			rs.logger.Warn("statsd", zap.Error(err))
+		} else if n := rs.statsd.Dropped(); n > 0 {
+			rs.logger.Warn("statsd: metrics dropped: the statsd server did not keep up", zap.Int64("dropped", n), zap.Int64("sent", rs.statsd.Sent()))
+		}
+	}
 
 	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
 		ctx, cancel := rs.teardownContext()
@@ -787,6 +817,9 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 		}
 	}
 	counted = true
+	if sink := rs.stats.sink; sink != nil && sc != nil && pickErr == nil {
+		sink.scenario(sc.index, err == nil)
+	}
 	if err == nil {
 		rs.stats.ok.Add(1)
 		if rs.hasHandlers {

@@ -154,6 +154,8 @@ type runStats struct {
 	onNewRequest func(name string, r *requestStats) // called under reqMu for each new name
 
 	errs errorCounter
+
+	sink *statsdSink // Runner.Statsd; nil: none
 }
 
 type scenarioStats struct {
@@ -163,6 +165,8 @@ type scenarioStats struct {
 
 type requestStats struct {
 	name   string
+	sink   *statsdSink // nil: no statsd
+	statsd atomic.Pointer[requestNames]
 	errors atomic.Int64
 	status [600]atomic.Int64 // by code; codes outside 0..599 land in 0
 	lat    hist.Histogram
@@ -197,7 +201,7 @@ func (st *runStats) request(name string) *requestStats {
 			return v.(*requestStats)
 		}
 	}
-	r := &requestStats{name: name}
+	r := &requestStats{name: name, sink: st.sink}
 	st.reqs.Store(name, r)
 	st.reqCount++
 	if st.onNewRequest != nil {
@@ -209,6 +213,9 @@ func (st *runStats) request(name string) *requestStats {
 // record counts one request. Its count is the latency histogram's, and the
 // run's total is summed over names when read: two atomics fewer per request.
 func (r *requestStats) record(d time.Duration, status int, failed bool) {
+	if r.sink != nil {
+		r.sink.request(r, d, status)
+	}
 	if failed {
 		r.errors.Add(1)
 	}

@@ -52,8 +52,8 @@ Molotov's options:
       --force-shutdown       cancel the runs in flight at the end (-molotov.force-shutdown)
       --console-update D     live line interval (-molotov.console-update)
   -c, --console              accepted, no effect: the console is always plain lines
-Not supported: -p/--processes (workers are goroutines: raise -w), --statsd,
---statsd-address, --config, --use-extension.
+Not supported: -p/--processes (workers are goroutines: raise -w), --config,
+--use-extension.
 
 Other flags:
   -timeout D                 go test's -timeout (default 0: none; the run bounds itself)
@@ -90,8 +90,6 @@ var unsupportedOptions = []struct {
 	isBool bool
 	why    string
 }{
-	{[]string{"statsd"}, true, "--statsd is not supported yet: molotov-go feeds a go-metrics registry (Runner.Metrics) instead"},
-	{[]string{"statsd-address"}, false, "--statsd-address is not supported yet: molotov-go feeds a go-metrics registry (Runner.Metrics) instead"},
 	{[]string{"p", "processes"}, false, "-p/--processes is not supported: workers are goroutines and one process runs thousands of them; raise -w instead"},
 	{[]string{"config"}, false, "--config is not supported yet: put the options in the test's Runner, or in MOLOTOV_* environment variables"},
 	{[]string{"use-extension"}, false, "--use-extension is not supported: import the package that registers the event handlers from the load test package"},
@@ -223,6 +221,11 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 			head.Var(&refusal{why: u.why, isBool: u.isBool, o: o}, n, u.why)
 		}
 	}
+	// Molotov's --statsd turns statsd on, at --statsd-address.
+	var statsdOn bool
+	statsdAddr := ""
+	head.BoolVar(&statsdOn, "statsd", false, "send metrics to statsd (-molotov.statsd)")
+	head.StringVar(&statsdAddr, "statsd-address", "", "statsd address, default udp://localhost:8125")
 	var console bool
 	head.BoolVar(&console, "c", false, "no effect")
 	head.BoolVar(&console, "console", false, "no effect")
@@ -258,6 +261,21 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 	}
 	if len(o.refused) > 0 {
 		fmt.Fprintln(stderr, "molotov run:", o.refused[0])
+		return nil, 2
+	}
+	switch {
+	case statsdOn:
+		addr := statsdAddr
+		if addr == "" {
+			addr = "udp://localhost:8125"
+		}
+		if err := check.Set("molotov.statsd", addr); err != nil {
+			fmt.Fprintf(stderr, "molotov run: --statsd-address %v\n", err)
+			return nil, 2
+		}
+		o.flags = append(o.flags, "-molotov.statsd="+addr)
+	case statsdAddr != "":
+		fmt.Fprintln(stderr, "molotov run: --statsd-address needs --statsd, as in Molotov")
 		return nil, 2
 	}
 	if len(o.pkgs) > 1 {
