@@ -285,8 +285,21 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 	// The timeout lives in the measuring transport, not in Client.Timeout:
 	// the client's own timer would wrap the body outside our tracking and
 	// start a goroutine per request.
-	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: &lazyJar{jar: jar}}
+	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: &lazyJar{jar: jar}, CheckRedirect: checkRedirect}
 	return s, nil
+}
+
+// maxRedirects is net/http's limit, kept.
+const maxRedirects = 10
+
+// checkRedirect is net/http's default policy, with an error that names
+// where the chain started and where it was going.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("molotov: %s %s: stopped after %d redirects (the last to %s); a redirect loop?",
+			via[0].Method, via[0].URL.Redacted(), maxRedirects, req.URL.Redacted())
+	}
+	return nil
 }
 
 // lazyJar is the session's cookie jar. Until a cookie is set it answers
@@ -827,13 +840,20 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 		b.last = time.Since(b.s.t0) // a read that ends the body sets the latency in finish instead
 	}
 	if b.limit > 0 && b.n > b.limit {
-		b.err = &ResponseTooLargeError{Limit: b.limit}
+		b.err = &ResponseTooLargeError{Limit: b.limit, Request: b.st.name}
 		b.finish(true)
 		return n - int(b.n-b.limit), b.err
 	}
 	if err != nil {
-		if err != io.EOF && b.timeout > 0 && (b.timedOut.Load() || errors.Is(err, context.DeadlineExceeded)) && b.parent.Err() == nil {
+		switch {
+		case err == io.EOF:
+		case b.timeout > 0 && (b.timedOut.Load() || errors.Is(err, context.DeadlineExceeded)) && b.parent.Err() == nil:
 			err = &TimeoutError{Method: b.method, URL: b.url.Redacted(), Limit: b.timeout, Err: err, Body: true}
+		case !b.draining:
+			// net/http's body errors ("unexpected EOF", a reset) do not
+			// say which request they broke; the request name does, and
+			// keeps one line per cause in Result.Errors.
+			err = &BodyError{Request: b.st.name, Err: err}
 		}
 		b.finish(err != io.EOF)
 	}
@@ -897,11 +917,27 @@ func (b *trackedBody) abort() {
 
 // ResponseTooLargeError reports a response body longer than
 // Runner.MaxResponseBytes.
-type ResponseTooLargeError struct{ Limit int64 }
+type ResponseTooLargeError struct {
+	Limit   int64
+	Request string // the request's name, "GET /items"
+}
 
 func (e *ResponseTooLargeError) Error() string {
-	return fmt.Sprintf("molotov: response body larger than MaxResponseBytes (%d bytes); raise Runner.MaxResponseBytes to read it", e.Limit)
+	return fmt.Sprintf("molotov: %s: response body larger than MaxResponseBytes (%d bytes); raise Runner.MaxResponseBytes to read it", e.Request, e.Limit)
 }
+
+// BodyError reports a response body that broke off while it was read (a
+// reset, a body shorter than its Content-Length), naming the request.
+type BodyError struct {
+	Request string // the request's name, "GET /items"
+	Err     error  // net/http's error, such as io.ErrUnexpectedEOF
+}
+
+func (e *BodyError) Error() string {
+	return "molotov: " + e.Request + ": reading the response body: " + e.Err.Error()
+}
+
+func (e *BodyError) Unwrap() error { return e.Err }
 
 // TimeoutError reports a request that did not complete within its
 // timeout (SessionConfig.Timeout or Runner.RequestTimeout), body included.
