@@ -1,0 +1,160 @@
+// Package prom exposes molotov-go runs to Prometheus: a Collector over a
+// run (or a finished Result), an HTTP endpoint to scrape while the run
+// lasts, and a push of the final figures to a Pushgateway. It is a
+// satellite of package molotov, which does not import it:
+//
+//	run, _ := r.Start(ctx)
+//	stop, _ := prom.Serve("127.0.0.1:9100", run)
+//	defer stop()
+//	res, _ := run.Wait()
+//	prom.Push(ctx, "http://pushgateway:9091", "loadtest", res)
+//
+// Metrics (labels in braces):
+//
+//	molotov_scenario_runs_total{scenario,result}    counter   result is "ok" or "failed"
+//	molotov_scenario_duration_seconds{scenario}     histogram scenario run latency
+//	molotov_requests_total{request,status}          counter   responses by status; status "error" for none
+//	molotov_request_duration_seconds{request}       histogram request latency
+//	molotov_runs_started_total                      counter
+//	molotov_workers_max                             gauge     most workers active at once
+package prom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/push"
+
+	"github.com/molotov-go/molotov"
+)
+
+// DefaultBuckets are the latency bucket bounds, in seconds: from 1ms to
+// 30s, about three per decade.
+var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+var (
+	descRuns = prometheus.NewDesc("molotov_scenario_runs_total",
+		"Scenario runs that ended, by scenario and result (ok or failed).", []string{"scenario", "result"}, nil)
+	descScenarioDur = prometheus.NewDesc("molotov_scenario_duration_seconds",
+		"Latency of scenario runs, successful or not.", []string{"scenario"}, nil)
+	descRequests = prometheus.NewDesc("molotov_requests_total",
+		`Requests by name ("GET /items") and response status; status "error" for requests without a response.`, []string{"request", "status"}, nil)
+	descRequestDur = prometheus.NewDesc("molotov_request_duration_seconds",
+		"Latency of requests, from sending to the end of the body.", []string{"request"}, nil)
+	descStarted = prometheus.NewDesc("molotov_runs_started_total",
+		"Scenario runs started.", nil, nil)
+	descWorkers = prometheus.NewDesc("molotov_workers_max",
+		"Most workers active at once.", nil, nil)
+)
+
+// Collector is a prometheus.Collector over a run's figures, read afresh
+// at each scrape.
+type Collector struct {
+	result  func() *molotov.Result
+	buckets []float64
+}
+
+// NewCollector returns a Collector over a run in progress (or ended).
+func NewCollector(run *molotov.Run) *Collector {
+	return &Collector{result: run.Snapshot, buckets: DefaultBuckets}
+}
+
+// NewResultCollector returns a Collector over a finished run's Result,
+// for Push or for a registry kept after the run.
+func NewResultCollector(res *molotov.Result) *Collector {
+	return &Collector{result: func() *molotov.Result { return res }, buckets: DefaultBuckets}
+}
+
+// Describe sends the descriptors of the metrics Collect sends.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRuns, descScenarioDur, descRequests, descRequestDur, descStarted, descWorkers} {
+		ch <- d
+	}
+}
+
+// Collect sends the run's current figures.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	res := c.result()
+	if res == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descStarted, prometheus.CounterValue, float64(res.Started))
+	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(res.MaxWorkers))
+	for name, s := range res.Scenarios {
+		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.OK), name, "ok")
+		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.Failed), name, "failed")
+		ch <- c.histogram(descScenarioDur, s.Histogram(), name)
+	}
+	for name, r := range res.Requests {
+		var answered int64
+		for code, n := range r.Status {
+			answered += n
+			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(n), name, strconv.Itoa(code))
+		}
+		if none := r.Count - answered; none > 0 {
+			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(none), name, "error")
+		}
+		ch <- c.histogram(descRequestDur, r.Histogram(), name)
+	}
+}
+
+func (c *Collector) histogram(desc *prometheus.Desc, h molotov.Histogram, label string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(c.buckets))
+	for _, b := range c.buckets {
+		buckets[b] = uint64(h.CountAtOrBelow(time.Duration(b * float64(time.Second))))
+	}
+	return prometheus.MustNewConstHistogram(desc, uint64(h.Count()), h.Sum().Seconds(), buckets, label)
+}
+
+// Serve exposes the run's metrics at http://addr/metrics until stop is
+// called; addr "127.0.0.1:0" picks a free port, which Addr reports.
+// The endpoint serves only the run's metrics (its own registry).
+func Serve(addr string, run *molotov.Run) (*Server, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(NewCollector(run)); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("prom: listening on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, done: make(chan error, 1)}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Server is the endpoint started by Serve.
+type Server struct {
+	ln   net.Listener
+	srv  *http.Server
+	done chan error
+}
+
+// Addr returns the address the endpoint listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the endpoint and waits for it.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+// Push sends a finished run's figures to the Pushgateway at url under job.
+func Push(ctx context.Context, url, job string, res *molotov.Result) error {
+	if err := push.New(url, job).Collector(NewResultCollector(res)).PushContext(ctx); err != nil {
+		return fmt.Errorf("prom: pushing to %s: %w", url, err)
+	}
+	return nil
+}
