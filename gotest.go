@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -57,6 +58,11 @@ func (r *Runner) Test(t TB) *Result {
 	cfg, err := commandLineFlags().Apply(*r)
 	if err != nil {
 		t.Fatalf("%v", err)
+		return nil
+	}
+	if cfg.list {
+		listScenarios(os.Stdout, cfg.Registry)
+		t.Skip("molotov: scenarios listed (-molotov.list); nothing run")
 		return nil
 	}
 	if cfg.Duration == 0 && cfg.MaxRuns == 0 && !cfg.SingleRun {
@@ -194,5 +200,17 @@ func cancelOnSignal(parent context.Context) (ctx context.Context, stop func()) {
 			<-exited
 			cancel()
 		})
+	}
+}
+
+// listScenarios prints the registry's scenarios, one per line, for
+// -molotov.list (and molotov run --list): "molotov-scenario NAME WEIGHT".
+func listScenarios(w io.Writer, reg *Registry) {
+	if reg == nil {
+		reg = DefaultRegistry
+	}
+	snap := reg.snapshot()
+	for _, sc := range snap.scenarios {
+		fmt.Fprintf(w, "molotov-scenario %q %d\n", sc.name, sc.weight)
 	}
 }

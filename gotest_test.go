@@ -1,6 +1,7 @@
 package molotov
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -381,4 +382,20 @@ func TestFlagsFromCommandLine(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "child entered=12", "3 workers × 4 runs from the flags")
+}
+
+// -molotov.list (here MOLOTOV_LIST) makes Runner.Test list the scenarios
+// and skip, running nothing.
+func TestRunnerTestList(t *testing.T) {
+	reg, entered := noHTTPRegistry(nil)
+	reg.Scenario(`odd "name"`, 0, scenarioNoop)
+	tb := newFakeTB(t)
+	t.Setenv("MOLOTOV_LIST", "true")
+	assert.Nil(t, (&Runner{Registry: reg, MaxRuns: 3}).Test(tb))
+	assert.True(t, tb.skipped)
+	assert.Zero(t, entered.Load())
+
+	var b bytes.Buffer
+	listScenarios(&b, reg)
+	assert.Equal(t, "molotov-scenario \"odd \\\"name\\\"\" 0\nmolotov-scenario \"work\" 1\n", b.String())
 }

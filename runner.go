@@ -83,6 +83,7 @@ type Runner struct {
 	ResultFile string
 
 	summaryOff bool // set by Test, which logs the summary itself
+	list       bool // -molotov.list: Test lists the scenarios instead of running them
 }
 
 // Defaults applied to zero fields.

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/molotov-go/molotov"
@@ -106,6 +107,7 @@ type runOptions struct {
 	singleMode string
 	singleRun  bool
 	refused    []string // why unsupported options were refused
+	list       bool     // --list: list the scenarios, run nothing
 }
 
 // forward is a flag of molotov run that passes its value on to a
@@ -226,6 +228,7 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 	statsdAddr := ""
 	head.BoolVar(&statsdOn, "statsd", false, "send metrics to statsd (-molotov.statsd)")
 	head.StringVar(&statsdAddr, "statsd-address", "", "statsd address, default udp://localhost:8125")
+	head.BoolVar(&o.list, "list", false, "list the scenarios with their weights; run nothing")
 	var console bool
 	head.BoolVar(&console, "c", false, "no effect")
 	head.BoolVar(&console, "console", false, "no effect")
@@ -333,6 +336,9 @@ func runLoad(args []string, stdout, stderr io.Writer, command commandFunc) int {
 	} else if fi, err := os.Stat(defaultPackage); err != nil || !fi.IsDir() {
 		fmt.Fprintf(stderr, "molotov run: no %s directory here: write one with `molotov init`, or name the package to run\n", defaultPackage)
 		return 1
+	}
+	if o.list {
+		return listLoad(o, pkg, stdout, stderr, command)
 	}
 	goArgs := o.goArgs(pkg)
 	if !o.quiet {
@@ -463,4 +469,44 @@ func (s *summaryWriter) flush() {
 	if len(s.line) > 0 {
 		s.endLine()
 	}
+}
+
+// scenarioLine is how the library lists a scenario under -molotov.list.
+var scenarioLine = regexp.MustCompile(`^molotov-scenario ("(?:[^"\\]|\\.)*") (\d+)$`)
+
+// listLoad is molotov run --list: it runs the package's load test with
+// -molotov.list and prints its scenarios and weights.
+func listLoad(o *runOptions, pkg string, stdout, stderr io.Writer, command commandFunc) int {
+	o.flags = append(o.flags, "-molotov.list")
+	o.quiet = false // the list comes through go test -v
+	var out bytes.Buffer
+	cmd := command("go", o.goArgs(pkg)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	n := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		m := scenarioLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		name, uerr := strconv.Unquote(m[1])
+		if uerr != nil {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintln(tw, "SCENARIO\tWEIGHT")
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", name, m[2])
+		n++
+	}
+	tw.Flush()
+	if err != nil || n == 0 {
+		stderr.Write(out.Bytes())
+		if n == 0 {
+			fmt.Fprintf(stderr, "molotov run --list: no scenario listed by %s: does a test matching Load call Runner.Test?\n", pkg)
+		}
+		return 1
+	}
+	return 0
 }

@@ -313,3 +313,23 @@ func withoutMolotovEnv(env []string) []string {
 	}
 	return out
 }
+
+// molotov run --list prints the package's scenarios and weights, running
+// none of them.
+func TestRunListEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on examples/quickstart")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	command := func(name string, arg ...string) *exec.Cmd {
+		cmd := exec.Command(name, arg...)
+		cmd.Dir = root
+		cmd.Env = withoutMolotovEnv(os.Environ())
+		return cmd
+	}
+	var out, errOut bytes.Buffer
+	code := runWith([]string{"run", "--list", "./examples/quickstart"}, &out, &errOut, command)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Equal(t, "SCENARIO     WEIGHT\ncreate_item  1\nget_item     3\nlist_items   6\n", out.String())
+}
