@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -53,8 +55,13 @@ Molotov's options:
       --force-shutdown       cancel the runs in flight at the end (-molotov.force-shutdown)
       --console-update D     live line interval (-molotov.console-update)
   -c, --console              accepted, no effect: the console is always plain lines
-Not supported: -p/--processes (workers are goroutines: raise -w), --config,
---use-extension.
+      --statsd, --statsd-address URL   send metrics to statsd (-molotov.statsd)
+      --list                 list the scenarios and their weights; run nothing
+      --profile NAME         take options from profile NAME of molotov.json
+      --config FILE          read the profiles from FILE instead of molotov.json:
+                             {"profiles": {"smoke": {"workers": 2, "duration": "10s",
+                               "package": "./loadtest", "molotov.threshold": ["p99<200ms"]}}}
+Not supported: -p/--processes (workers are goroutines: raise -w), --use-extension.
 
 Other flags:
   -timeout D                 go test's -timeout (default 0: none; the run bounds itself)
@@ -92,7 +99,6 @@ var unsupportedOptions = []struct {
 	why    string
 }{
 	{[]string{"p", "processes"}, false, "-p/--processes is not supported: workers are goroutines and one process runs thousands of them; raise -w instead"},
-	{[]string{"config"}, false, "--config is not supported yet: put the options in the test's Runner, or in MOLOTOV_* environment variables"},
 	{[]string{"use-extension"}, false, "--use-extension is not supported: import the package that registers the event handlers from the load test package"},
 }
 
@@ -326,6 +332,11 @@ func (o *runOptions) goArgs(pkg string) []string {
 // runLoad is molotov run: it returns go test's exit status, 2 for a usage
 // error and 1 when go test could not start.
 func runLoad(args []string, stdout, stderr io.Writer, command commandFunc) int {
+	args, err := withProfile(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "molotov run:", err)
+		return 2
+	}
 	o, code := parseRun(args, stderr)
 	if o == nil {
 		return code
@@ -355,7 +366,7 @@ func runLoad(args []string, stdout, stderr io.Writer, command commandFunc) int {
 	// summary and fails. Wait for that, to print the last line.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
-	err := cmd.Run()
+	err = cmd.Run()
 	signal.Stop(sig)
 	out.flush()
 
@@ -509,4 +520,129 @@ func listLoad(o *runOptions, pkg string, stdout, stderr io.Writer, command comma
 		return 1
 	}
 	return 0
+}
+
+// defaultConfig is the config file molotov run reads for --profile.
+const defaultConfig = "molotov.json"
+
+// config is a molotov.json: named profiles of molotov run options.
+//
+//	{
+//	  "profiles": {
+//	    "smoke": {"workers": 2, "duration": "10s", "package": "./loadtest"},
+//	    "soak":  {"workers": 200, "duration": "10m", "ramp-up": "1m",
+//	              "molotov.threshold": ["p99 < 500ms", "failure_rate < 1%"]}
+//	  }
+//	}
+//
+// A profile's keys are molotov run's long options (workers, duration,
+// max-runs, exception, fail, single-mode, ramp-up, delay, sizing,
+// sizing-tolerance, single-run, force-shutdown, console-update, statsd,
+// statsd-address, quiet, timeout) or -molotov.* flags by their full name;
+// a list repeats the option; "package" names the package.
+type config struct {
+	Profiles map[string]map[string]any `json:"profiles"`
+}
+
+// withProfile replaces --profile NAME (and --config FILE) in args with the
+// profile's options, placed first so that options on the command line win.
+func withProfile(args []string) ([]string, error) {
+	var profile, file string
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		for _, name := range []string{"profile", "config"} {
+			for _, dash := range []string{"-", "--"} {
+				flagName := dash + name
+				var v string
+				switch {
+				case a == flagName && i+1 < len(args):
+					v = args[i+1]
+					i++
+				case strings.HasPrefix(a, flagName+"="):
+					v = a[len(flagName)+1:]
+				default:
+					continue
+				}
+				if name == "profile" {
+					profile = v
+				} else {
+					file = v
+				}
+				a = ""
+			}
+		}
+		if a != "" {
+			rest = append(rest, a)
+		}
+	}
+	if profile == "" {
+		if file != "" {
+			return nil, fmt.Errorf("--config %s needs --profile NAME: a config file holds named profiles", file)
+		}
+		return args, nil
+	}
+	if file == "" {
+		file = defaultConfig
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--profile %s: %w (write the profiles in %s, see molotov run -h)", profile, err, file)
+	}
+	var c config
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %v; the file holds {\"profiles\": {\"NAME\": {\"workers\": 10, ...}}}", file, err)
+	}
+	p, ok := c.Profiles[profile]
+	if !ok {
+		names := make([]string, 0, len(c.Profiles))
+		for n := range c.Profiles {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("%s has no profile %q; it has: %s", file, profile, strings.Join(names, ", "))
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var opts []string
+	var pkg string
+	for _, k := range keys {
+		if k == "package" {
+			s, ok := p[k].(string)
+			if !ok {
+				return nil, fmt.Errorf("%s: profile %q: \"package\" must be a string", file, profile)
+			}
+			pkg = s
+			continue
+		}
+		vals, ok := p[k].([]any)
+		if !ok {
+			vals = []any{p[k]}
+		}
+		for _, v := range vals {
+			switch v := v.(type) {
+			case bool:
+				opts = append(opts, fmt.Sprintf("--%s=%t", k, v))
+			case float64:
+				opts = append(opts, "--"+k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+			case string:
+				opts = append(opts, "--"+k+"="+v)
+			default:
+				return nil, fmt.Errorf("%s: profile %q: %q must be a string, a number, a boolean or a list of them", file, profile, k)
+			}
+		}
+	}
+	if pkg != "" {
+		opts = append(opts, pkg)
+	}
+	return append(opts, rest...), nil
 }

@@ -157,7 +157,8 @@ func TestRunBadFlags(t *testing.T) {
 		{"statsd address without --statsd", []string{"--statsd-address", "udp://localhost:8125"}, []string{"--statsd-address needs --statsd"}},
 		{"statsd over tcp", []string{"--statsd", "--statsd-address", "tcp://localhost:8125"}, []string{"only udp://"}},
 		{"processes", []string{"-p", "4"}, []string{"-p/--processes is not supported", "-w"}},
-		{"config", []string{"--config", "molotov.json"}, []string{"--config is not supported yet"}},
+		{"config without profile", []string{"--config", "molotov.json"}, []string{"--config molotov.json needs --profile"}},
+		{"profile without file", []string{"--profile", "smoke", "--config", "testdata/none.json"}, []string{"testdata/none.json"}},
 		{"quiet and verbose", []string{"-q", "-v"}, []string{"can't use -q and -v"}},
 		{"single mode and single run", []string{"-s", "list_items", "--single-run"}, []string{"can't use -s (--single-mode) and --single-run"}},
 		{"two packages", []string{"./a", "./b"}, []string{"one package at most"}},
@@ -332,4 +333,45 @@ func TestRunListEndToEnd(t *testing.T) {
 	code := runWith([]string{"run", "--list", "./examples/quickstart"}, &out, &errOut, command)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	assert.Equal(t, "SCENARIO     WEIGHT\ncreate_item  1\nget_item     3\nlist_items   6\n", out.String())
+}
+
+// --profile NAME reads the options of a named profile from molotov.json
+// (or --config FILE); options on the command line come after, so they win.
+func TestRunProfiles(t *testing.T) {
+	cfg, err := filepath.Abs("testdata/molotov.json")
+	require.NoError(t, err)
+	inLoadtestModule(t)
+	base := []string{"go", "test", "-run", "Load", "-v", "-count=1", "-timeout", "0"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"smoke", []string{"--profile", "smoke", "--config", cfg},
+			"./examples/quickstart -args -molotov.duration=10s -molotov.workers=2"},
+		{"command line wins", []string{"--config=" + cfg, "--profile=smoke", "-w", "5"},
+			"./examples/quickstart -args -molotov.duration=10s -molotov.workers=2 -molotov.workers=5"},
+		{"lists and booleans", []string{"--profile", "soak", "--config", cfg},
+			"./loadtest -args -molotov.duration=10m -molotov.force-shutdown=true -molotov.threshold=p99 < 500ms -molotov.threshold=failure_rate < 1% -molotov.ramp-up=1m -molotov.workers=200"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeGo{}
+			var out, errOut bytes.Buffer
+			code := runWith(append([]string{"run"}, tt.args...), &out, &errOut, fake.command)
+			require.Equal(t, 0, code, "stderr: %s", errOut.String())
+			require.Len(t, fake.calls, 1)
+			got := strings.Join(fake.calls[0][len(base):], " ")
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	var errOut bytes.Buffer
+	assert.Equal(t, 2, runWith([]string{"run", "--profile", "nope", "--config", cfg}, &bytes.Buffer{}, &errOut, (&fakeGo{}).command))
+	assert.Contains(t, errOut.String(), `no profile "nope"; it has: smoke, soak`)
+
+	// The default file is molotov.json in the current directory.
+	require.NoError(t, os.WriteFile("molotov.json", []byte(`{"profiles": {"ci": {"max-runs": 3}}}`), 0o644))
+	fake := &fakeGo{}
+	require.Equal(t, 0, runWith([]string{"run", "--profile", "ci"}, &bytes.Buffer{}, &bytes.Buffer{}, fake.command))
+	assert.Equal(t, "./loadtest -args -molotov.max-runs=3", strings.Join(fake.calls[0][len(base):], " "))
 }
