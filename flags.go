@@ -47,6 +47,7 @@ var flagSpecs = []flagSpec{
 	{"insecure", "skip TLS certificate verification, for self-signed targets (Runner.InsecureSkipVerify)", boolSetter(func(r *Runner) *bool { return &r.InsecureSkipVerify }), true},
 	{"statsd", "send metrics to this statsd server, e.g. udp://127.0.0.1:8125 (Runner.Statsd, Molotov --statsd-address)", statsdSetter, false},
 	{"list", "list the registered scenarios with their weights instead of running them (molotov run --list)", boolSetter(func(r *Runner) *bool { return &r.list }), true},
+	{"prometheus", "serve the run's metrics at http://ADDR/metrics while it lasts, e.g. 127.0.0.1:9100 (needs the prom package imported)", strSetter(func(r *Runner) *string { return &r.prometheus }), false},
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},

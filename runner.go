@@ -82,8 +82,9 @@ type Runner struct {
 	// result at the end (see Result.WriteJSON). -molotov.json sets it.
 	ResultFile string
 
-	summaryOff bool // set by Test, which logs the summary itself
-	list       bool // -molotov.list: Test lists the scenarios instead of running them
+	summaryOff bool   // set by Test, which logs the summary itself
+	list       bool   // -molotov.list: Test lists the scenarios instead of running them
+	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
 }
 
 // Defaults applied to zero fields.
@@ -320,9 +321,20 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if cfg.InsecureSkipVerify {
 		rs.logger.Warn("TLS certificate verification is OFF (Runner.InsecureSkipVerify, -molotov.insecure): any server can answer for the target; use it only against a target you control")
 	}
+	run := &Run{rs: rs, done: make(chan struct{})}
+	stopExporters := func() {}
+	if cfg.prometheus != "" {
+		stop, err := startExporters(run, map[string]string{"prometheus": cfg.prometheus})
+		if err != nil {
+			rs.cancel()
+			return nil, err
+		}
+		stopExporters = stop
+	}
 	if fx := snap.fixtures.globalSetup; fx != nil {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {
+			stopExporters()
 			rs.cancel()
 			return nil, err
 		}
@@ -330,6 +342,7 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if cfg.Statsd != "" {
 		c, err := statsdDial(cfg.Statsd)
 		if err != nil {
+			stopExporters()
 			rs.cancel()
 			return nil, configErr("Statsd", "%v", err)
 		}
@@ -338,10 +351,10 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	}
 	rs.registerMetrics()
 	rs.start = time.Now()
-	run := &Run{rs: rs, done: make(chan struct{})}
 	go func() {
 		defer close(run.done)
 		run.res = rs.run()
+		stopExporters()
 	}()
 	return run, nil
 }

@@ -1,11 +1,13 @@
 // Package prom exposes molotov-go runs to Prometheus: a Collector over a
 // run (or a finished Result), an HTTP endpoint to scrape while the run
 // lasts, and a push of the final figures to a Pushgateway. It is a
-// satellite of package molotov, which does not import it:
+// satellite of package molotov, which does not import it; importing it
+// also makes the -molotov.prometheus=ADDR flag (MOLOTOV_PROMETHEUS) of
+// Runner.Test serve the run at http://ADDR/metrics while it lasts.
 //
 //	run, _ := r.Start(ctx)
-//	stop, _ := prom.Serve("127.0.0.1:9100", run)
-//	defer stop()
+//	ep, _ := prom.Serve("127.0.0.1:9100", run)
+//	defer ep.Close()
 //	res, _ := run.Wait()
 //	prom.Push(ctx, "http://pushgateway:9091", "loadtest", res)
 //
@@ -34,6 +36,18 @@ import (
 
 	"github.com/molotov-go/molotov"
 )
+
+// Importing the package makes -molotov.prometheus=ADDR available to load
+// tests: the run serves its metrics at http://ADDR/metrics while it lasts.
+func init() {
+	molotov.RegisterExporter("prometheus", func(addr string, run *molotov.Run) (func() error, error) {
+		s, err := Serve(addr, run)
+		if err != nil {
+			return nil, err
+		}
+		return s.Close, nil
+	})
+}
 
 // DefaultBuckets are the latency bucket bounds, in seconds: from 1ms to
 // 30s, about three per decade.

@@ -3,6 +3,7 @@ package prom
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -164,4 +165,47 @@ func mustRegistry(t *testing.T, c *Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	require.NoError(t, reg.Register(c))
 	return reg
+}
+
+// -molotov.prometheus (here MOLOTOV_PROMETHEUS) serves the run's metrics
+// while Runner.Test runs it, once this package is imported.
+func TestPrometheusFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("MOLOTOV_PROMETHEUS", addr)
+
+	srv := target(t)
+	found := make(chan bool, 1)
+	go func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(b), `molotov_requests_total{request="GET /items",status="200"}`) {
+					found <- true
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		found <- false
+	}()
+	reg := molotov.NewRegistry()
+	reg.Scenario("list", 1, func(ctx context.Context, s *molotov.Session) error {
+		resp, err := s.Get(ctx, "/items")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	})
+	res := (&molotov.Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 1500 * time.Millisecond, Quiet: true}).Test(t)
+	require.NotNil(t, res)
+	assert.True(t, <-found, "the endpoint served the run's metrics while it lasted")
+	_, err = http.Get("http://" + addr + "/metrics")
+	assert.Error(t, err, "the endpoint is gone once the run ended")
 }
