@@ -101,6 +101,7 @@ func summaryOf(res *Result) console.Summary {
 	s := console.Summary{
 		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
+		Scheduled: res.Scheduled, Dropped: res.Dropped,
 	}
 	for _, name := range sortedKeys(res.Scenarios) {
 		sc := res.Scenarios[name]

@@ -19,6 +19,7 @@ import (
 //	molotov.runs.ok, molotov.runs.failed  Counter  all scenario runs
 //	molotov.requests                  Counter  all requests
 //	molotov.workers                   Gauge    active workers
+//	molotov.scheduled, molotov.dropped  Counter  the open model's starts (Runner.Rate)
 func (rs *runState) registerMetrics() {
 	st := rs.stats
 	reg := func(name string, m any) {
@@ -35,6 +36,8 @@ func (rs *runState) registerMetrics() {
 	reg("molotov.runs.failed", liveCounter{&st.failed})
 	reg("molotov.requests", liveCounter{loaderFunc(st.requestTotal)})
 	reg("molotov.workers", liveGauge{&st.active})
+	reg("molotov.scheduled", liveCounter{&st.scheduled})
+	reg("molotov.dropped", liveCounter{&st.dropped})
 	st.onNewRequest = func(name string, r *requestStats) {
 		reg("molotov.request."+name+".duration", liveHistogram{&r.lat})
 		reg("molotov.request."+name+".errors", liveCounter{&r.errors})

@@ -82,6 +82,8 @@ type jsonResult struct {
 	OK          int64                   `json:"ok"`
 	Failed      int64                   `json:"failed"`
 	Interrupted int64                   `json:"interrupted"`
+	Scheduled   int64                   `json:"scheduled,omitempty"`
+	Dropped     int64                   `json:"dropped,omitempty"`
 	SetupFailed int                     `json:"setup_failed"`
 	MaxWorkers  int                     `json:"max_workers"`
 	SizingRatio float64                 `json:"sizing_ratio,omitempty"`
@@ -105,6 +107,7 @@ type jsonScenario struct {
 	Failed      int64        `json:"failed"`
 	Interrupted int64        `json:"interrupted,omitempty"`
 	Latency     *jsonLatency `json:"latency"`
+	ServiceTime *jsonLatency `json:"service_time,omitempty"` // the open model only
 }
 
 type jsonRequest struct {
@@ -198,6 +201,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Schema: resultSchema, Version: resultVersion, Options: r.opts,
 		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
+		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio,
 		MaxFailures: r.maxFailures, Errors: r.Errors,
 		Scenarios: map[string]jsonScenario{}, Requests: map[string]jsonRequest{},
@@ -214,7 +218,11 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Thresholds = append(j.Thresholds, jt)
 	}
 	for name, s := range r.Scenarios {
-		j.Scenarios[name] = jsonScenario{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted, Latency: toJSONLatency(s.Latency, s.hist)}
+		js := jsonScenario{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted, Latency: toJSONLatency(s.Latency, s.hist)}
+		if s.serviceHist != nil {
+			js.ServiceTime = toJSONLatency(s.ServiceTime, s.serviceHist)
+		}
+		j.Scenarios[name] = js
 	}
 	for name, q := range r.Requests {
 		status := map[string]int64{}
@@ -251,6 +259,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 	}
 	res := &Result{
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
+		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
 		StopReason: j.StopReason, SizingRatio: j.SizingRatio, Errors: j.Errors,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options,
@@ -274,6 +283,12 @@ func ReadResult(r io.Reader) (*Result, error) {
 		st := &ScenarioStats{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted}
 		if st.Latency, st.hist, err = s.Latency.latency(); err != nil {
 			return nil, fmt.Errorf("%w: scenario %q: %v", ErrResultFormat, name, err)
+		}
+		st.ServiceTime = st.Latency
+		if s.ServiceTime != nil {
+			if st.ServiceTime, st.serviceHist, err = s.ServiceTime.latency(); err != nil {
+				return nil, fmt.Errorf("%w: scenario %q: service time: %v", ErrResultFormat, name, err)
+			}
 		}
 		res.Scenarios[name] = st
 	}

@@ -30,10 +30,22 @@ import (
 //
 // A Runner is not changed by running it and may be run again.
 type Runner struct {
-	Registry        *Registry     // nil: DefaultRegistry
-	BaseURL         string        // prefix of the paths that scenarios request; empty when they use absolute URLs
-	Workers         int           // zero: 1 (Molotov -w)
-	Duration        time.Duration // zero: until MaxRuns, SingleRun or cancellation (Molotov -d)
+	Registry *Registry     // nil: DefaultRegistry
+	BaseURL  string        // prefix of the paths that scenarios request; empty when they use absolute URLs
+	Workers  int           // zero: 1 (Molotov -w)
+	Duration time.Duration // zero: until MaxRuns, SingleRun or cancellation (Molotov -d)
+	// Rate switches to the open model: scenario runs started per second,
+	// across all workers, on a schedule computed from the run's start
+	// (no drift). Zero: the closed model, each worker running as fast as
+	// the target answers. See the package documentation, "Workload models".
+	Rate float64
+	// MaxWorkers is the open model's pool of sessions (workers, each with
+	// its fixtures); zero: Workers when set, else enough for Rate × 1s.
+	MaxWorkers int
+	// MaxLag is how late a start may begin in the open model: one that
+	// finds no free worker within MaxLag of its intended time is dropped
+	// (Result.Dropped); zero: 1s.
+	MaxLag          time.Duration
 	MaxRuns         int           // scenario runs per worker; zero: no limit (Molotov -r)
 	RampUp          time.Duration // worker i starts after i×RampUp/Workers (Molotov --ramp-up)
 	Delay           time.Duration // pause after every step of a worker (Molotov --delay)
@@ -90,6 +102,7 @@ type Runner struct {
 // Defaults applied to zero fields.
 const (
 	DefaultRequestTimeout   = 30 * time.Second
+	DefaultMaxLag           = time.Second
 	DefaultMaxResponseBytes = 64 << 20
 	DefaultSizingTolerance  = 5.0
 	sizingWorkers           = 500             // Molotov's --sizing default for -w
@@ -131,6 +144,18 @@ func (r *Runner) withDefaults() Runner {
 	if c.Registry == nil {
 		c.Registry = DefaultRegistry
 	}
+	if c.Rate > 0 {
+		if c.MaxLag == 0 {
+			c.MaxLag = DefaultMaxLag
+		}
+		if c.MaxWorkers == 0 {
+			c.MaxWorkers = c.Workers
+			if c.MaxWorkers == 0 && c.Rate <= maxWorkers {
+				c.MaxWorkers = max(1, int(math.Ceil(c.Rate))) // enough for Rate × 1s
+			}
+		}
+		c.Workers = c.MaxWorkers // the pool: one worker per session
+	}
 	if c.Sizing {
 		if c.Workers == 0 {
 			c.Workers = sizingWorkers
@@ -161,6 +186,9 @@ func (r *Runner) withDefaults() Runner {
 // refusal is a *ConfigError naming the field, its value and what the field
 // accepts; the ranges are those of the -molotov.* flags.
 func (c *Runner) validate(snap *registrySnapshot) error {
+	if err := c.validateOpen(); err != nil {
+		return err
+	}
 	switch {
 	case c.Workers < 0:
 		return configErr("Workers", "is negative (%d); use 1 to %d workers (zero means 1, or %d with Sizing)", c.Workers, maxWorkers, sizingWorkers)
@@ -249,6 +277,32 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 	return nil
 }
 
+// validateOpen checks the open model's options.
+func (c *Runner) validateOpen() error {
+	switch r := c.Rate; {
+	case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
+		return configErr("Rate", "is %v; use scenario runs started per second (> 0), or zero for the closed model", r)
+	case r > maxRate:
+		return configErr("Rate", "is %v, above %v; use at most %v starts per second, or several processes", r, float64(maxRate), float64(maxRate))
+	case c.MaxWorkers < 0:
+		return configErr("MaxWorkers", "is negative (%d); use the number of sessions of the open model, or zero for Workers (or Rate × 1s)", c.MaxWorkers)
+	case c.MaxLag < 0:
+		return configErr("MaxLag", "is negative (%v); use how late a start may begin, or zero for %v", c.MaxLag, DefaultMaxLag)
+	case r == 0:
+		return nil
+	case c.MaxRuns > 0 || c.SingleRun:
+		return configErr("Rate", "runs by Duration: MaxRuns and SingleRun belong to the closed model (Rate zero)")
+	case c.Sizing:
+		return configErr("Sizing", "works in the closed model only for now; drop Rate, or Sizing")
+	case c.RampUp > 0:
+		return configErr("RampUp", "spreads worker starts in the closed model; with Rate the schedule sets the pace: drop RampUp")
+	}
+	return nil
+}
+
+// maxRate bounds Rate: far above what one process can start.
+const maxRate = 1e6
+
 // checkBaseURL accepts an http or https URL with a host, to which request
 // paths are appended: so no query and no fragment.
 func checkBaseURL(s string) error {
@@ -318,6 +372,10 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	}
 	rs := newRunState(ctx, cfg, snap)
 	rs.thresholds = ts
+	if cfg.Rate > 0 {
+		rs.open = rs.newOpenSchedule()
+		rs.stats.open = true
+	}
 	if cfg.InsecureSkipVerify {
 		rs.logger.Warn("TLS certificate verification is OFF (Runner.InsecureSkipVerify, -molotov.insecure): any server can answer for the target; use it only against a target you control")
 	}
@@ -413,6 +471,7 @@ type runState struct {
 	sizing     *sizer
 	thresholds []*threshold
 	statsd     *statsd.Client // Runner.Statsd; nil: none
+	open       *openSchedule  // Runner.Rate; nil: the closed model
 	start      time.Time
 	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
 	wg         sync.WaitGroup
@@ -514,6 +573,9 @@ func (rs *runState) run() *Result {
 	stopEvents := rs.startWorkerEvents()
 	stopTimeline := rs.startTimeline()
 
+	if rs.open != nil {
+		go rs.schedule(rs.open)
+	}
 	allDone := make(chan struct{})
 	for i := 0; i < cfg.Workers; i++ {
 		var delay time.Duration
@@ -547,6 +609,9 @@ func (rs *runState) run() *Result {
 		default:
 			rs.stop(StopMaxRuns)
 		}
+	}
+	if rs.open != nil {
+		rs.open.drain(rs) // after the stop: the scheduler has returned
 	}
 	stopEvents()
 	stopLive()
@@ -720,6 +785,10 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 		}
 	}
 	gx.phase = "OnEvent or ScenarioPicker"
+	if rs.open != nil {
+		rs.openLoop(rs.ctx, s, rs.open)
+		return
+	}
 	rs.loop(rs.ctx, s, &timer)
 }
 
@@ -791,6 +860,13 @@ func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
 
 // runScenario runs one scenario and records it; it reports success.
 func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, pickErr error) bool {
+	return rs.runScenarioAt(ctx, s, sc, pickErr, -1)
+}
+
+// runScenarioAt is runScenario with the run's intended start, since the
+// session's t0, in the open model (-1 in the closed one): the latency is
+// measured from it and the service time from the actual start.
+func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario, pickErr error, intended time.Duration) bool {
 	name := ""
 	var err error
 	var d time.Duration
@@ -823,6 +899,10 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 			s.scenario.Store(nil)
 		}
 		st := rs.stats.scenarios[sc.index]
+		if intended >= 0 {
+			st.service.Record(d)
+			d = time.Since(s.t0) - intended // from when the run was due: coordinated omission corrected
+		}
 		st.lat.Record(d)
 		if err != nil {
 			st.failed.Add(1)

@@ -46,6 +46,12 @@ type Result struct {
 	// are part of Failed; Runner.Test does not hold them against the
 	// target.
 	Interrupted int64
+	// Scheduled and Dropped count the open model's starts (Runner.Rate):
+	// Scheduled == Started + Dropped once the run ended. A start is
+	// dropped when no worker could take it within Runner.MaxLag of its
+	// intended time, or when the run ended first. Both are zero in the
+	// closed model.
+	Scheduled, Dropped int64
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.
 	Thresholds []ThresholdResult
@@ -84,9 +90,15 @@ type ErrorCount struct {
 type ScenarioStats struct {
 	OK, Failed  int64
 	Interrupted int64   // failed runs that the run itself cancelled (part of Failed), as Result.Interrupted
-	Latency     Latency // of every run, successful or not
+	Latency     Latency // of every run, successful or not; in the open model from its intended start
+	// ServiceTime is the latency from each run's actual start: in the
+	// open model it leaves out the time a run waited for a free worker
+	// (Latency minus ServiceTime is the queueing); Latency itself in the
+	// closed model.
+	ServiceTime Latency
 
-	hist *hist.Snapshot // the histogram behind Latency, kept for the JSON result
+	hist        *hist.Snapshot // the histogram behind Latency, kept for the JSON result
+	serviceHist *hist.Snapshot // the histogram behind ServiceTime in the open model; nil in the closed one
 }
 
 // RequestStats is what one request name measured. A request is counted
@@ -140,6 +152,8 @@ const (
 // per request name, so memory grows with names, never with workers.
 type runStats struct {
 	started, ok, failed atomic.Int64
+	scheduled, dropped  atomic.Int64 // the open model's starts
+	open                bool         // Runner.Rate: latencies from the intended start, service times beside
 	active, maxActive   atomic.Int64
 	setupFailed         atomic.Int64
 	interrupted         atomic.Int64
@@ -161,6 +175,7 @@ type runStats struct {
 type scenarioStats struct {
 	ok, failed, interrupted atomic.Int64
 	lat                     hist.Histogram
+	service                 hist.Histogram // the open model only: from the actual start
 }
 
 type requestStats struct {
@@ -263,6 +278,8 @@ func (st *runStats) result() *Result {
 		Scenarios:   make(map[string]*ScenarioStats, len(st.scenarios)),
 		Requests:    map[string]*RequestStats{},
 	}
+	res.Dropped = st.dropped.Load()
+	res.Scheduled = st.scheduled.Load()
 	// Started is read after OK and Failed: a run in flight is then counted
 	// in Started but not yet in OK or Failed, never the other way round.
 	res.Started = st.started.Load()
@@ -270,7 +287,13 @@ func (st *runStats) result() *Result {
 	for i, s := range st.scenarios {
 		snap := s.lat.Snapshot()
 		all.Merge(snap)
-		res.Scenarios[st.names[i]] = &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Interrupted: s.interrupted.Load(), Latency: latencyOf(snap), hist: snap}
+		sc := &ScenarioStats{OK: s.ok.Load(), Failed: s.failed.Load(), Interrupted: s.interrupted.Load(), Latency: latencyOf(snap), hist: snap}
+		sc.ServiceTime = sc.Latency
+		if st.open {
+			sc.serviceHist = s.service.Snapshot()
+			sc.ServiceTime = latencyOf(sc.serviceHist)
+		}
+		res.Scenarios[st.names[i]] = sc
 	}
 	res.latency, res.all = latencyOf(all), all
 	st.reqs.Range(func(k, v any) bool {

@@ -27,6 +27,7 @@ import (
 //	               failure_rate ok failed started      scenario runs
 //	               rps                                 requests per second (all requests)
 //	               runs_per_s                          scenario runs per second
+//	               dropped scheduled                   the open model's starts (Runner.Rate)
 //	scenario(N).   p50 … max, failure_rate, ok, failed, runs_per_s
 //	request(N).    p50 … max, error_rate, count, errors, rps
 //
@@ -96,6 +97,7 @@ var thresholdMetrics = [...]map[string]metricKind{
 		"min": kindLatency, "mean": kindLatency, "max": kindLatency,
 		"failure_rate": kindRate, "ok": kindCount, "failed": kindCount, "started": kindCount,
 		"rps": kindPerSecond, "runs_per_s": kindPerSecond,
+		"dropped": kindCount, "scheduled": kindCount,
 	},
 	scopeScenario: {
 		"p50": kindLatency, "p90": kindLatency, "p95": kindLatency, "p99": kindLatency, "p999": kindLatency,
@@ -183,9 +185,6 @@ func (p *thresholdParser) parse() (*threshold, error) {
 	if !ok {
 		if t.metric == "" {
 			return nil, p.fail(mstart, "expected a metric name, one of %s", metricNames(metrics))
-		}
-		if t.metric == "dropped" || t.metric == "scheduled" {
-			return nil, p.fail(mstart, "metric %q needs the arrival-rate model (Runner.Rate), which this version does not have", t.metric)
 		}
 		return nil, p.fail(mstart, "unknown metric %q%s; use one of %s", t.metric, scopeWord(t.scope), metricNames(metrics))
 	}
@@ -406,6 +405,10 @@ func (t *threshold) measure(res *Result) float64 {
 			return perSecond(n)
 		case "runs_per_s":
 			return perSecond(res.OK + res.Failed)
+		case "dropped":
+			return float64(res.Dropped)
+		case "scheduled":
+			return float64(res.Scheduled)
 		}
 		lat, count = res.latency, res.OK+res.Failed
 	case scopeScenario:

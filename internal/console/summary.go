@@ -26,6 +26,8 @@ type Summary struct {
 	SetupFailed int   // workers whose setup failed
 	MaxWorkers  int
 	StopReason  string // why the run stopped, e.g. "duration"
+	Scheduled   int64  // the open model's starts; zero in the closed model
+	Dropped     int64  // the open model's starts that never began
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -72,6 +74,9 @@ func WriteSummary(w io.Writer, s Summary) {
 	parts = append(parts,
 		"WORKERS: "+strconv.Itoa(s.MaxWorkers)+" (max)",
 		"ELAPSED: "+formatElapsed(s.Elapsed))
+	if s.Scheduled > 0 {
+		parts = append(parts, "SCHEDULED: "+strconv.FormatInt(s.Scheduled, 10), "DROPPED: "+strconv.FormatInt(s.Dropped, 10))
+	}
 	if s.StopReason != "" {
 		parts = append(parts, "STOP: "+clean(s.StopReason))
 	}

@@ -1,0 +1,122 @@
+package molotov
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// The open model (Runner.Rate): a scheduler computes each start's
+// intended time from the run's start (start i at i/Rate, so there is no
+// drift) and queues it; the pool's workers take the oldest waiting start
+// as they come free. A start that finds no free worker within MaxLag is
+// dropped and counted: scheduled == started + dropped, always. A run's
+// latency is measured from its intended start, which is what a user
+// arriving on schedule would see (no coordinated omission: a stall shows
+// in the figures even if few requests saw it); its service time, from the
+// actual start, is kept beside it.
+
+// openSchedule is the open model's queue of intended starts, as offsets
+// from the run's start.
+type openSchedule struct {
+	starts chan time.Duration
+	done   chan struct{} // closed when the scheduler returns
+}
+
+func (rs *runState) newOpenSchedule() *openSchedule {
+	// The queue holds more than MaxLag's worth of starts: when it is full,
+	// its oldest start is already more than MaxLag late.
+	n := int(math.Min(math.Ceil(rs.cfg.Rate*rs.cfg.MaxLag.Seconds()), 1<<20)) + rs.cfg.Workers + 16
+	return &openSchedule{starts: make(chan time.Duration, n), done: make(chan struct{})}
+}
+
+// schedule queues the starts until Duration (or the stop).
+func (rs *runState) schedule(o *openSchedule) {
+	defer close(o.done)
+	interval := float64(time.Second) / rs.cfg.Rate
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		off := time.Duration(float64(i) * interval)
+		if rs.cfg.Duration > 0 && off >= rs.cfg.Duration {
+			return
+		}
+		if wait := time.Until(rs.start.Add(off)); wait > 0 {
+			t.Reset(wait)
+			select {
+			case <-t.C:
+			case <-rs.stopCh:
+				return
+			}
+		} else if rs.stopping() {
+			return
+		}
+		rs.stats.scheduled.Add(1)
+		select {
+		case o.starts <- off:
+		default:
+			// The queue is full: its oldest start is past MaxLag. Drop it
+			// to make room (only this goroutine adds to the queue).
+			select {
+			case <-o.starts:
+				rs.stats.dropped.Add(1)
+			default:
+			}
+			o.starts <- off
+		}
+	}
+}
+
+// drain counts the starts still queued when the run ended as dropped.
+func (o *openSchedule) drain(rs *runState) {
+	<-o.done
+	for {
+		select {
+		case <-o.starts:
+			rs.stats.dropped.Add(1)
+		default:
+			return
+		}
+	}
+}
+
+// openLoop is a worker of the open model: it runs a scenario for each
+// start it takes, on time or up to MaxLag late.
+func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
+	cfg := &rs.cfg
+	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
+	for step := 1; ; step++ {
+		var off time.Duration
+		select {
+		case off = <-o.starts:
+		case <-rs.stopCh:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if rs.stopping() || ctx.Err() != nil {
+			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
+			return
+		}
+		intended := rs.start.Add(off)
+		if time.Since(intended) > cfg.MaxLag {
+			rs.stats.dropped.Add(1)
+			step--
+			continue
+		}
+		var sc *scenario
+		var pickErr error
+		switch {
+		case cfg.SingleMode != "":
+			sc = rs.snap.byName[cfg.SingleMode]
+		case rs.snap.picker != nil:
+			sc, pickErr = rs.pickWith(s.Worker, step)
+		default:
+			sc = rs.pick(rng)
+		}
+		s.step = step
+		s.iter = rs.stats.started.Add(1)
+		rs.runScenarioAt(ctx, s, sc, pickErr, intended.Sub(s.t0))
+	}
+}

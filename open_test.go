@@ -1,0 +1,138 @@
+package molotov
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Rate=200/s for 2 s schedules 400 starts; with workers to spare, they
+// all start.
+func TestOpenModelKeepsTheRate(t *testing.T) {
+	srv := sbServer(t, sbOK)
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 200, MaxWorkers: 20, Duration: 2 * time.Second, Quiet: true})
+	assert.EqualValues(t, 400, res.Scheduled)
+	assert.InDelta(t, 400, res.Started, 2)
+	assert.Equal(t, res.Scheduled, res.Started+res.Dropped, "nothing silently lost")
+	assert.Equal(t, res.Started, res.OK+res.Failed)
+	assert.Zero(t, res.Failed, "errors: %v", res.Errors)
+	assert.LessOrEqual(t, res.MaxWorkers, 20)
+}
+
+// stallOnce answers at once, but the first request to /stall waits
+// 500 ms; it records when that stall began and ended.
+type stallOnce struct {
+	once       sync.Once
+	begun, end atomic.Int64 // unix nanoseconds
+}
+
+func (h *stallOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/stall" {
+		h.once.Do(func() {
+			h.begun.Store(time.Now().UnixNano())
+			time.Sleep(500 * time.Millisecond)
+			h.end.Store(time.Now().UnixNano())
+		})
+	}
+	sbOK(w, r)
+}
+
+// With one worker and a 500 ms stall, the starts queued behind it show in
+// the corrected latency, not in the service time; with MaxLag=100ms the
+// starts that waited longer are dropped, and the count is exact.
+func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
+	run := func(t *testing.T, maxLag time.Duration) (*Result, *stallOnce, time.Time) {
+		h := &stallOnce{}
+		srv := sbServer(t, h.ServeHTTP)
+		var stallAfter atomic.Int64
+		reg := sbOneScenario("get", func(ctx context.Context, s *Session) error {
+			path := "/"
+			if stallAfter.Add(1) == 100 { // the 100th run, half a second in
+				path = "/stall"
+			}
+			return sbGet(ctx, s, path)
+		})
+		r := Runner{Registry: reg, BaseURL: srv.URL, Rate: 200, MaxWorkers: 1, MaxLag: maxLag, Duration: 2 * time.Second, Quiet: true}
+		run, err := r.Start(context.Background())
+		require.NoError(t, err)
+		start := run.rs.start
+		res, err := run.Wait()
+		require.NoError(t, err)
+		return res, h, start
+	}
+
+	t.Run("MaxLag 1s", func(t *testing.T) {
+		res, _, _ := run(t, time.Second)
+		sc := res.Scenarios["get"]
+		assert.EqualValues(t, 400, res.Scheduled)
+		assert.Equal(t, res.Scheduled, res.Started+res.Dropped)
+		assert.LessOrEqual(t, res.Dropped, int64(2), "a 500 ms stall fits in MaxLag")
+		assert.GreaterOrEqual(t, sc.Latency.P99, 400*time.Millisecond, "corrected p99: the queue behind the stall")
+		assert.Less(t, sc.ServiceTime.P99, 50*time.Millisecond, "uncorrected p99: one slow run of 400")
+		assert.GreaterOrEqual(t, sc.ServiceTime.Max, 500*time.Millisecond, "the stall itself")
+	})
+
+	t.Run("MaxLag 100ms", func(t *testing.T) {
+		const maxLag = 100 * time.Millisecond
+		res, h, start := run(t, maxLag)
+		assert.EqualValues(t, 400, res.Scheduled)
+		assert.Equal(t, res.Scheduled, res.Started+res.Dropped, "started + dropped == scheduled, exactly")
+		// The starts due while the worker was stalled, more than MaxLag
+		// before it came free, could not begin in time.
+		begun, end := time.Unix(0, h.begun.Load()), time.Unix(0, h.end.Load())
+		var want int64
+		for i := 0; i < 400; i++ {
+			due := start.Add(time.Duration(i) * 5 * time.Millisecond)
+			if due.After(begun) && end.Sub(due) > maxLag {
+				want++
+			}
+		}
+		t.Logf("stall %v..%v after the start: %d starts due more than %v before its end; dropped %d",
+			begun.Sub(start).Round(time.Millisecond), end.Sub(start).Round(time.Millisecond), want, maxLag, res.Dropped)
+		assert.InDelta(t, 80, want, 10, "the schedule: a 500 ms stall at 200/s, less MaxLag")
+		assert.InDelta(t, want, res.Dropped, 6)
+	})
+}
+
+func TestOpenModelValidation(t *testing.T) {
+	reg, _ := noHTTPRegistry(nil)
+	for _, tt := range []struct {
+		r     Runner
+		field string
+	}{
+		{Runner{Rate: -1, Duration: time.Second}, "Rate"},
+		{Runner{Rate: 10, MaxRuns: 5}, "Rate"},
+		{Runner{Rate: 10, Duration: time.Second, RampUp: time.Second}, "RampUp"},
+		{Runner{Rate: 10, Duration: time.Second, MaxLag: -time.Second}, "MaxLag"},
+		{Runner{Rate: 10, Duration: time.Second, MaxWorkers: -1}, "MaxWorkers"},
+		{Runner{Rate: 10, Duration: time.Second, Sizing: true}, "Sizing"},
+	} {
+		tt.r.Registry, tt.r.Quiet = reg, true
+		_, err := tt.r.Run(context.Background())
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, "%+v", tt.r)
+		assert.Equal(t, tt.field, ce.Field, "%v", err)
+	}
+}
+
+// The summary shows the open model's starts; a "dropped" threshold and
+// the go-metrics registry see them too.
+func TestOpenModelReported(t *testing.T) {
+	srv := sbServer(t, sbOK)
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	var out lockedBuffer
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 100, Duration: 500 * time.Millisecond, Output: &out,
+		ConsoleUpdate: time.Hour, Thresholds: []string{"dropped == 0", "scheduled == 50"}})
+	assert.Contains(t, out.String(), "SCHEDULED: 50 | DROPPED: 0")
+	for _, tr := range res.Thresholds {
+		assert.True(t, tr.Pass, "%s measured %v", tr.Expr, tr.Value)
+	}
+	assert.Equal(t, 100, res.MaxWorkers, "MaxWorkers defaults to Rate × 1s")
+}
