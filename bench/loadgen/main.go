@@ -12,6 +12,7 @@
 //
 //	loadgen -url http://127.0.0.1:18080/ -workers 50 -duration 8s
 //	loadgen -url http://127.0.0.1:18080/ -workers 1 -max-runs 1
+//	loadgen -url http://127.0.0.1:18080/ -rate 1000 -max-workers 50 -duration 8s
 //
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
 // other host is refused with exit status 2, as are bad flags.
@@ -64,10 +65,12 @@ func usagef(format string, args ...any) error {
 
 // options is the parsed command line.
 type options struct {
-	url      string
-	workers  int
-	duration time.Duration
-	maxRuns  int
+	url        string
+	workers    int
+	duration   time.Duration
+	maxRuns    int
+	rate       float64 // the open model: starts per second; zero: closed
+	maxWorkers int     // the open model's pool of sessions
 }
 
 // parseArgs reads the flags (the same as floor's) and checks them.
@@ -79,6 +82,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 1, "number of workers, each with its own session")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to run; 0: until -max-runs")
 	fs.IntVar(&o.maxRuns, "max-runs", 0, "scenario runs per worker; 0: no limit")
+	fs.Float64Var(&o.rate, "rate", 0, "open model: scenario runs started per second (needs -duration); 0: closed model")
+	fs.IntVar(&o.maxWorkers, "max-workers", 0, "open model: sessions available; 0: -workers when given, else rate x 1s")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -100,6 +105,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, usagef("-max-runs %d: must not be negative", o.maxRuns)
 	case o.duration == 0 && o.maxRuns == 0:
 		return nil, usagef("give -duration or -max-runs (or both), or the run never ends")
+	case o.rate < 0:
+		return nil, usagef("-rate %v: must not be negative", o.rate)
+	case o.rate > 0 && (o.duration == 0 || o.maxRuns > 0):
+		return nil, usagef("-rate runs by -duration; -max-runs belongs to the closed model")
+	case o.maxWorkers < 0:
+		return nil, usagef("-max-workers %d: must not be negative", o.maxWorkers)
 	}
 	return o, nil
 }
@@ -152,20 +163,27 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return molotov.ExpectStatus(resp, 200)
 	})
 	r := molotov.Runner{
-		Registry: reg,
-		Workers:  o.workers,
-		Duration: o.duration,
-		MaxRuns:  o.maxRuns,
-		Quiet:    true,
-		Output:   io.Discard,
+		Registry:   reg,
+		Workers:    o.workers,
+		Duration:   o.duration,
+		MaxRuns:    o.maxRuns,
+		Quiet:      true,
+		Rate:       o.rate,
+		MaxWorkers: o.maxWorkers,
+		Output:     io.Discard,
 	}
 	res, err := r.Run(ctx)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(map[string]any{
+	out := map[string]any{
 		"ok":        res.OK,
 		"failed":    res.Failed,
 		"elapsed_s": res.Elapsed.Seconds(),
-	})
+	}
+	if o.rate > 0 {
+		out["scheduled"], out["dropped"] = res.Scheduled, res.Dropped
+		out["rate_achieved"] = float64(res.Started) / res.Elapsed.Seconds()
+	}
+	return json.NewEncoder(stdout).Encode(out)
 }

@@ -14,9 +14,12 @@ import (
 
 // result is the JSON line loadgen prints.
 type result struct {
-	OK       *int64   `json:"ok"`
-	Failed   *int64   `json:"failed"`
-	ElapsedS *float64 `json:"elapsed_s"`
+	OK        *int64   `json:"ok"`
+	Failed    *int64   `json:"failed"`
+	ElapsedS  *float64 `json:"elapsed_s"`
+	Scheduled *int64   `json:"scheduled"`
+	Dropped   *int64   `json:"dropped"`
+	Rate      *float64 `json:"rate_achieved"`
 }
 
 // runJSON runs loadgen with args and decodes its one output line.
@@ -34,8 +37,8 @@ func runJSON(t *testing.T, args ...string) result {
 	if err := json.Unmarshal([]byte(lines[0]), &raw); err != nil {
 		t.Fatalf("output %q is not JSON: %v", lines[0], err)
 	}
-	if len(raw) != 3 {
-		t.Errorf("want keys ok, failed, elapsed_s; got %q", lines[0])
+	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 6) {
+		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved with -rate); got %q", lines[0])
 	}
 	var res result
 	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil {
@@ -97,6 +100,22 @@ func TestRunDuration(t *testing.T) {
 	}
 }
 
+// -rate runs the open model: the schedule's starts, all accounted for.
+func TestRunRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	res := runJSON(t, "-url", srv.URL, "-rate", "200", "-max-workers", "10", "-duration", "1s")
+	if res.Scheduled == nil || *res.Scheduled != 200 {
+		t.Fatalf("scheduled = %v, want 200", res.Scheduled)
+	}
+	if got := *res.OK + *res.Failed + *res.Dropped; got != *res.Scheduled {
+		t.Errorf("ok+failed+dropped = %d, want scheduled %d", got, *res.Scheduled)
+	}
+	if *res.Rate < 150 || *res.Rate > 250 {
+		t.Errorf("rate_achieved = %v, want about 200", *res.Rate)
+	}
+}
+
 func TestRunRejectsBadArguments(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -117,6 +136,9 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"negative duration", []string{"-url", "http://127.0.0.1:1/", "-duration", "-1s"}, "-duration"},
 		{"unbounded", []string{"-url", "http://127.0.0.1:1/"}, "-duration or -max-runs"},
 		{"stray argument", []string{"-url", "http://127.0.0.1:1/", "-max-runs", "1", "extra"}, "unexpected"},
+		{"negative rate", []string{"-url", "http://127.0.0.1:1/", "-duration", "1s", "-rate", "-5"}, "-rate"},
+		{"rate with max-runs", []string{"-url", "http://127.0.0.1:1/", "-max-runs", "5", "-rate", "10"}, "-duration"},
+		{"negative max-workers", []string{"-url", "http://127.0.0.1:1/", "-duration", "1s", "-rate", "10", "-max-workers", "-1"}, "-max-workers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
