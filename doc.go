@@ -333,6 +333,19 @@
 // Sending never slows the load: what the server cannot take is dropped and
 // counted, and a warning says so at the end.
 //
+// # Workload models
+//
+// By default a run is closed, as Molotov's: [Runner.Workers] workers each
+// run scenario after scenario as fast as the target answers. With
+// [Runner.Rate] it is open: scenario runs start on a schedule, Rate per
+// second computed from the run's start, taken by a pool of
+// [Runner.MaxWorkers] sessions; a start that finds no free session within
+// [Runner.MaxLag] is dropped and counted (Result.Scheduled == Started +
+// Dropped). In the open model a run's latency is measured from its
+// intended start, so that a stall of the target shows in the percentiles
+// (no coordinated omission), and ScenarioStats.ServiceTime keeps the time
+// from the actual start beside it.
+//
 // # Verdicts and results to keep
 //
 // [Runner.Thresholds] are pass/fail rules over the figures, such as
