@@ -28,6 +28,9 @@ import (
 var flagSpecs = []flagSpec{
 	{"workers", "number of workers, 1 to 1000000 (Runner.Workers, Molotov -w)", intSetter(func(r *Runner) *int { return &r.Workers }, maxWorkers), false},
 	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }, 0), false},
+	{"rate", "open model: scenario runs started per second, e.g. 500 or 500/s; 0: closed model (Runner.Rate)", rateSetter, false},
+	{"max-workers", "open model: sessions available to take the starts (Runner.MaxWorkers)", intSetter(func(r *Runner) *int { return &r.MaxWorkers }, maxWorkers), false},
+	{"max-lag", "open model: how late a start may begin before it is dropped (Runner.MaxLag)", durSetter(func(r *Runner) *time.Duration { return &r.MaxLag }, 0), false},
 	{"max-runs", "scenario runs per worker (Runner.MaxRuns, Molotov -r)", intSetter(func(r *Runner) *int { return &r.MaxRuns }, noMax), false},
 	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }, 0), false},
 	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }, 0), false},
@@ -400,5 +403,16 @@ func statsdSetter(r *Runner, v string) error {
 		return fmt.Errorf("%q: %w", v, err)
 	}
 	r.Statsd = v
+	return nil
+}
+
+// rateSetter reads the open model's rate: "500" or "500/s".
+func rateSetter(r *Runner, v string) error {
+	t := strings.TrimSuffix(strings.TrimSpace(v), "/s")
+	x, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || x > maxRate {
+		return fmt.Errorf("%q is not a rate; use scenario runs per second from 0 to %g, like 500 or 500/s", v, float64(maxRate))
+	}
+	r.Rate = x
 	return nil
 }
