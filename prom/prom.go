@@ -19,6 +19,8 @@
 //	molotov_request_duration_seconds{request}       histogram request latency
 //	molotov_runs_started_total                      counter
 //	molotov_workers_max                             gauge     most workers active at once
+//	molotov_starts_scheduled_total                  counter   the open model's starts (Runner.Rate)
+//	molotov_starts_dropped_total                    counter   the open model's starts that never began
 package prom
 
 import (
@@ -66,6 +68,10 @@ var (
 		"Scenario runs started.", nil, nil)
 	descWorkers = prometheus.NewDesc("molotov_workers_max",
 		"Most workers active at once.", nil, nil)
+	descScheduled = prometheus.NewDesc("molotov_starts_scheduled_total",
+		"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, nil)
+	descDropped = prometheus.NewDesc("molotov_starts_dropped_total",
+		"The open model's starts that never began: no free worker within MaxLag, or the run ended.", nil, nil)
 )
 
 // Collector is a prometheus.Collector over a run's figures, read afresh
@@ -88,7 +94,7 @@ func NewResultCollector(res *molotov.Result) *Collector {
 
 // Describe sends the descriptors of the metrics Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descScenarioDur, descRequests, descRequestDur, descStarted, descWorkers} {
+	for _, d := range []*prometheus.Desc{descRuns, descScenarioDur, descRequests, descRequestDur, descStarted, descWorkers, descScheduled, descDropped} {
 		ch <- d
 	}
 }
@@ -101,6 +107,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descStarted, prometheus.CounterValue, float64(res.Started))
 	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(res.MaxWorkers))
+	ch <- prometheus.MustNewConstMetric(descScheduled, prometheus.CounterValue, float64(res.Scheduled))
+	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(res.Dropped))
 	for name, s := range res.Scenarios {
 		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.OK), name, "ok")
 		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.Failed), name, "failed")

@@ -209,3 +209,35 @@ func TestPrometheusFlag(t *testing.T) {
 	_, err = http.Get("http://" + addr + "/metrics")
 	assert.Error(t, err, "the endpoint is gone once the run ended")
 }
+
+// The open model's starts are exported.
+func TestCollectorOpenModel(t *testing.T) {
+	srv := target(t)
+	res, err := (&molotov.Runner{Registry: registry(), BaseURL: srv.URL, Rate: 50, Duration: 400 * time.Millisecond, Quiet: true}).Run(context.Background())
+	require.NoError(t, err)
+	c := NewResultCollector(res)
+	want := "# HELP molotov_starts_scheduled_total The open model's scheduled starts (Runner.Rate); 0 in the closed model.\n" +
+		"# TYPE molotov_starts_scheduled_total counter\nmolotov_starts_scheduled_total 20\n"
+	assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), "molotov_starts_scheduled_total"))
+	assert.Equal(t, float64(res.Dropped), testutil.ToFloat64(collectorFor(c, "molotov_starts_dropped_total")))
+}
+
+// collectorFor keeps one metric of c, for testutil.ToFloat64.
+type oneMetric struct {
+	c    *Collector
+	name string
+}
+
+func collectorFor(c *Collector, name string) prometheus.Collector { return oneMetric{c, name} }
+
+func (o oneMetric) Describe(ch chan<- *prometheus.Desc) { o.c.Describe(ch) }
+func (o oneMetric) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric, 1024)
+	o.c.Collect(all)
+	close(all)
+	for m := range all {
+		if strings.Contains(m.Desc().String(), `"`+o.name+`"`) {
+			ch <- m
+		}
+	}
+}
