@@ -344,7 +344,8 @@
 // Dropped). In the open model a run's latency is measured from its
 // intended start, so that a stall of the target shows in the percentiles
 // (no coordinated omission), and ScenarioStats.ServiceTime keeps the time
-// from the actual start beside it.
+// from the actual start beside it. [Runner.Stages] shape either model
+// over time: workers or a rate moving linearly from stage to stage.
 //
 // # Verdicts and results to keep
 //

@@ -31,6 +31,7 @@ var flagSpecs = []flagSpec{
 	{"rate", "open model: scenario runs started per second, e.g. 500 or 500/s; 0: closed model (Runner.Rate)", rateSetter, false},
 	{"max-workers", "open model: sessions available to take the starts (Runner.MaxWorkers)", intSetter(func(r *Runner) *int { return &r.MaxWorkers }, maxWorkers), false},
 	{"max-lag", "open model: how late a start may begin before it is dropped (Runner.MaxLag)", durSetter(func(r *Runner) *time.Duration { return &r.MaxLag }, 0), false},
+	{"stages", "load shape: DURATION:WORKERS,... (closed model) or DURATION:RATE/s,... (open model), e.g. 30s:10,1m:50,30s:0 (Runner.Stages)", stagesSetter, false},
 	{"max-runs", "scenario runs per worker (Runner.MaxRuns, Molotov -r)", intSetter(func(r *Runner) *int { return &r.MaxRuns }, noMax), false},
 	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }, 0), false},
 	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }, 0), false},
@@ -414,5 +415,15 @@ func rateSetter(r *Runner, v string) error {
 		return fmt.Errorf("%q is not a rate; use scenario runs per second from 0 to %g, like 500 or 500/s", v, float64(maxRate))
 	}
 	r.Rate = x
+	return nil
+}
+
+// stagesSetter reads -molotov.stages.
+func stagesSetter(r *Runner, v string) error {
+	st, err := ParseStages(v)
+	if err != nil {
+		return fmt.Errorf("%q: %w", v, err)
+	}
+	r.Stages = st
 	return nil
 }

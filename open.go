@@ -35,10 +35,20 @@ func (rs *runState) newOpenSchedule() *openSchedule {
 func (rs *runState) schedule(o *openSchedule) {
 	defer close(o.done)
 	interval := float64(time.Second) / rs.cfg.Rate
+	var clock *stageClock // the rate's shape, with Stages
+	if len(rs.cfg.Stages) > 0 {
+		clock = &stageClock{stages: rs.cfg.Stages}
+	}
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for i := 0; ; i++ {
 		off := time.Duration(float64(i) * interval)
+		if clock != nil {
+			var ok bool
+			if off, ok = clock.due(i); !ok {
+				return
+			}
+		}
 		if rs.cfg.Duration > 0 && off >= rs.cfg.Duration {
 			return
 		}

@@ -45,7 +45,13 @@ type Runner struct {
 	// MaxLag is how late a start may begin in the open model: one that
 	// finds no free worker within MaxLag of its intended time is dropped
 	// (Result.Dropped); zero: 1s.
-	MaxLag          time.Duration
+	MaxLag time.Duration
+	// Stages shape the load over time: workers (closed model) or a rate
+	// of starts (open model) moving linearly from stage to stage, from
+	// zero, like k6's ramping executors. The run lasts their total
+	// (leave Duration zero). Flag: -molotov.stages=30s:10,1m:50,30s:0 or
+	// 30s:100/s,1m:100/s.
+	Stages          []Stage
 	MaxRuns         int           // scenario runs per worker; zero: no limit (Molotov -r)
 	RampUp          time.Duration // worker i starts after i×RampUp/Workers (Molotov --ramp-up)
 	Delay           time.Duration // pause after every step of a worker (Molotov --delay)
@@ -143,6 +149,27 @@ func (r *Runner) withDefaults() Runner {
 	c := *r
 	if c.Registry == nil {
 		c.Registry = DefaultRegistry
+	}
+	if len(c.Stages) > 0 {
+		var total time.Duration
+		var top float64
+		open := stagesOpen(c.Stages)
+		for _, st := range c.Stages {
+			total += st.Duration
+			if open {
+				top = max(top, st.Rate)
+			} else {
+				top = max(top, float64(st.Workers))
+			}
+		}
+		if c.Duration == 0 {
+			c.Duration = total
+		}
+		if open {
+			c.Rate = top // the open model's machinery, at the shape's highest rate
+		} else if c.Workers == 0 {
+			c.Workers = int(top) // the pool: the shape's most workers
+		}
 	}
 	if c.Rate > 0 {
 		if c.MaxLag == 0 {
@@ -279,6 +306,20 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 
 // validateOpen checks the open model's options.
 func (c *Runner) validateOpen() error {
+	if len(c.Stages) > 0 {
+		total, err := validateStages(c.Stages)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.Duration != total:
+			return configErr("Duration", "is %v, but the Stages last %v; leave Duration zero with Stages", c.Duration, total)
+		case c.MaxRuns > 0 || c.SingleRun || c.Sizing || c.RampUp > 0:
+			return configErr("Stages", "shape the run by themselves: drop MaxRuns, SingleRun, Sizing and RampUp")
+		case !stagesOpen(c.Stages) && stageMax(c.Stages) < 1:
+			return configErr("Stages", "never go above zero workers or zero starts per second; give a stage Workers > 0 or Rate > 0")
+		}
+	}
 	switch r := c.Rate; {
 	case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
 		return configErr("Rate", "is %v; use scenario runs started per second (> 0), or zero for the closed model", r)
@@ -375,6 +416,8 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if cfg.Rate > 0 {
 		rs.open = rs.newOpenSchedule()
 		rs.stats.open = true
+	} else if len(cfg.Stages) > 0 {
+		rs.gate = newWorkerGate()
 	}
 	if cfg.InsecureSkipVerify {
 		rs.logger.Warn("TLS certificate verification is OFF (Runner.InsecureSkipVerify, -molotov.insecure): any server can answer for the target; use it only against a target you control")
@@ -472,6 +515,7 @@ type runState struct {
 	thresholds []*threshold
 	statsd     *statsd.Client // Runner.Statsd; nil: none
 	open       *openSchedule  // Runner.Rate; nil: the closed model
+	gate       *workerGate    // closed-model Stages: which workers may run; nil: all
 	start      time.Time
 	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
 	wg         sync.WaitGroup
@@ -575,6 +619,10 @@ func (rs *runState) run() *Result {
 
 	if rs.open != nil {
 		go rs.schedule(rs.open)
+	}
+	if rs.gate != nil {
+		stopShape := rs.shapeWorkers()
+		defer stopShape()
 	}
 	allDone := make(chan struct{})
 	for i := 0; i < cfg.Workers; i++ {
@@ -721,13 +769,7 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	if !rs.sleep(&timer, delay) || rs.stopping() {
 		return // stopped during ramp-up: this worker never started
 	}
-	n := rs.stats.active.Add(1)
-	for {
-		m := rs.stats.maxActive.Load()
-		if n <= m || rs.stats.maxActive.CompareAndSwap(m, n) {
-			break
-		}
-	}
+	rs.stats.addActive()
 	defer rs.stats.active.Add(-1)
 	fx := &rs.snap.fixtures
 	if fx.teardown != nil {
@@ -805,6 +847,14 @@ func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
 	for step := 1; ; step++ {
 		if rs.stopping() || ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
 			return
+		}
+		if g := rs.gate; g != nil && !g.allowed(s.Worker) {
+			rs.stats.active.Add(-1) // resting while the shape is below this worker
+			ok := g.wait(s.Worker, rs.stopCh)
+			rs.stats.addActive()
+			if !ok {
+				return
+			}
 		}
 		var sc *scenario
 		var pickErr error

@@ -255,6 +255,18 @@ func (r *requestStats) result() *RequestStats {
 	return out
 }
 
+// addActive counts a worker that starts (or resumes) running, and keeps
+// the most workers active at once.
+func (st *runStats) addActive() {
+	n := st.active.Add(1)
+	for {
+		m := st.maxActive.Load()
+		if n <= m || st.maxActive.CompareAndSwap(m, n) {
+			return
+		}
+	}
+}
+
 // requestTotal returns the number of requests of the run so far, summed
 // over request names.
 func (st *runStats) requestTotal() int64 {
