@@ -346,6 +346,8 @@
 // (no coordinated omission), and ScenarioStats.ServiceTime keeps the time
 // from the actual start beside it. [Runner.Stages] shape either model
 // over time: workers or a rate moving linearly from stage to stage.
+// [Runner.Sizing] with Rate ramps the rate from zero and reports, in
+// Result.SizingRate, the rate at which failures passed the tolerance.
 //
 // # Verdicts and results to keep
 //

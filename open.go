@@ -112,6 +112,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		intended := rs.start.Add(off)
 		if time.Since(intended) > cfg.MaxLag {
 			rs.stats.dropped.Add(1)
+			rs.observeSizing(true) // a start the target's pace could not take
 			step--
 			continue
 		}

@@ -112,7 +112,6 @@ func TestOpenModelValidation(t *testing.T) {
 		{Runner{Rate: 10, Duration: time.Second, RampUp: time.Second}, "RampUp"},
 		{Runner{Rate: 10, Duration: time.Second, MaxLag: -time.Second}, "MaxLag"},
 		{Runner{Rate: 10, Duration: time.Second, MaxWorkers: -1}, "MaxWorkers"},
-		{Runner{Rate: 10, Duration: time.Second, Sizing: true}, "Sizing"},
 	} {
 		tt.r.Registry, tt.r.Quiet = reg, true
 		_, err := tt.r.Run(context.Background())
@@ -135,4 +134,26 @@ func TestOpenModelReported(t *testing.T) {
 		assert.True(t, tr.Pass, "%s measured %v", tr.Expr, tr.Value)
 	}
 	assert.Equal(t, 100, res.MaxWorkers, "MaxWorkers defaults to Rate × 1s")
+}
+
+// Sizing with Rate ramps the rate from zero and stops where the failures
+// pass the tolerance, reporting the rate reached.
+func TestOpenModelSizing(t *testing.T) {
+	start := time.Now()
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if time.Since(start) > time.Second { // the rate passes 200×1/3 ≈ 67/s at 1s
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		sbOK(w, r)
+	})
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 200, MaxWorkers: 50, RampUp: 3 * time.Second, Sizing: true, Quiet: true})
+	assert.Equal(t, StopSizing, res.StopReason)
+	assert.Less(t, res.Elapsed, 3*time.Second, "stopped before the end of the ramp")
+	assert.Greater(t, res.SizingRate, 200.0/3, "past the rate at which failures began")
+	assert.Less(t, res.SizingRate, 200.0)
+	assert.Greater(t, res.SizingRatio, 5.0)
+	assert.Equal(t, res.Scheduled, res.Started+res.Dropped)
+	t.Logf("sizing stopped at %.0f starts/s after %v, failure ratio %.0f%%", res.SizingRate, res.Elapsed.Round(time.Millisecond), res.SizingRatio)
 }

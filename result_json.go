@@ -87,6 +87,7 @@ type jsonResult struct {
 	SetupFailed int                     `json:"setup_failed"`
 	MaxWorkers  int                     `json:"max_workers"`
 	SizingRatio float64                 `json:"sizing_ratio,omitempty"`
+	SizingRate  float64                 `json:"sizing_rate,omitempty"`
 	MaxFailures int                     `json:"max_failures_allowed,omitempty"`
 	Latency     *jsonLatency            `json:"latency,omitempty"`
 	Thresholds  []jsonThreshold         `json:"thresholds,omitempty"`
@@ -202,7 +203,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
-		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio,
+		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
 		MaxFailures: r.maxFailures, Errors: r.Errors,
 		Scenarios: map[string]jsonScenario{}, Requests: map[string]jsonRequest{},
 	}
@@ -261,7 +262,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
-		StopReason: j.StopReason, SizingRatio: j.SizingRatio, Errors: j.Errors,
+		StopReason: j.StopReason, SizingRatio: j.SizingRatio, SizingRate: j.SizingRate, Errors: j.Errors,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),
 		Requests:  make(map[string]*RequestStats, len(j.Requests)),

@@ -102,6 +102,7 @@ type Runner struct {
 
 	summaryOff bool   // set by Test, which logs the summary itself
 	list       bool   // -molotov.list: Test lists the scenarios instead of running them
+	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
 }
 
@@ -150,6 +151,22 @@ func (r *Runner) withDefaults() Runner {
 	if c.Registry == nil {
 		c.Registry = DefaultRegistry
 	}
+	if c.Sizing && c.Rate > 0 && len(c.Stages) == 0 {
+		// Sizing by rate: ramp the rate from zero to Rate over RampUp and
+		// stop where the failures (and dropped starts) pass the tolerance.
+		// The ramp lasts RampUp, else Duration, else Molotov's 5 minutes.
+		ramp := c.RampUp
+		if ramp == 0 {
+			ramp = c.Duration
+		}
+		if ramp == 0 {
+			ramp = sizingRampUp
+		}
+		c.Stages, c.RampUp, c.sizingRate = []Stage{{Duration: ramp, Rate: c.Rate}}, 0, true
+		if c.Duration > ramp { // then hold the top rate
+			c.Stages = append(c.Stages, Stage{Duration: c.Duration - ramp, Rate: c.Rate})
+		}
+	}
 	if len(c.Stages) > 0 {
 		var total time.Duration
 		var top float64
@@ -183,7 +200,7 @@ func (r *Runner) withDefaults() Runner {
 		}
 		c.Workers = c.MaxWorkers // the pool: one worker per session
 	}
-	if c.Sizing {
+	if c.Sizing && c.Rate == 0 {
 		if c.Workers == 0 {
 			c.Workers = sizingWorkers
 		}
@@ -314,7 +331,7 @@ func (c *Runner) validateOpen() error {
 		switch {
 		case c.Duration != total:
 			return configErr("Duration", "is %v, but the Stages last %v; leave Duration zero with Stages", c.Duration, total)
-		case c.MaxRuns > 0 || c.SingleRun || c.Sizing || c.RampUp > 0:
+		case c.MaxRuns > 0 || c.SingleRun || (c.Sizing && !c.sizingRate) || c.RampUp > 0:
 			return configErr("Stages", "shape the run by themselves: drop MaxRuns, SingleRun, Sizing and RampUp")
 		case !stagesOpen(c.Stages) && stageMax(c.Stages) < 1:
 			return configErr("Stages", "never go above zero workers or zero starts per second; give a stage Workers > 0 or Rate > 0")
@@ -333,8 +350,6 @@ func (c *Runner) validateOpen() error {
 		return nil
 	case c.MaxRuns > 0 || c.SingleRun:
 		return configErr("Rate", "runs by Duration: MaxRuns and SingleRun belong to the closed model (Rate zero)")
-	case c.Sizing:
-		return configErr("Sizing", "works in the closed model only for now; drop Rate, or Sizing")
 	case c.RampUp > 0:
 		return configErr("RampUp", "spreads worker starts in the closed model; with Rate the schedule sets the pace: drop RampUp")
 	}
@@ -704,6 +719,11 @@ func (rs *runState) result() *Result {
 		if w, ratio, ok := rs.sizing.reached(); ok {
 			res.MaxWorkers = w
 			res.SizingRatio = ratio
+			if rs.cfg.sizingRate {
+				rs.sizing.mu.Lock()
+				res.SizingRate = rs.sizing.rate
+				rs.sizing.mu.Unlock()
+			}
 		}
 	}
 	return res
@@ -1086,6 +1106,7 @@ type sizer struct {
 	done        bool
 	workers     int
 	ratio       float64
+	rate        float64 // Sizing with Rate: the rate of starts when the tolerance was passed
 }
 
 func (rs *runState) observeSizing(failed bool) {
@@ -1111,6 +1132,9 @@ func (rs *runState) observeSizing(failed bool) {
 		}
 		if ratio > z.tolerance {
 			z.done, z.workers, z.ratio, hit = true, int(rs.stats.active.Load()), ratio, true
+			if rs.cfg.sizingRate {
+				z.rate = stageTarget(rs.cfg.Stages, time.Since(rs.start), true)
+			}
 		}
 	}
 	z.mu.Unlock()

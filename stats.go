@@ -41,6 +41,10 @@ type Result struct {
 	// SizingRatio is the failure ratio, in percent of successes (Molotov's
 	// FAILED/OK×100 over the last minute), that stopped a Sizing run.
 	SizingRatio float64
+	// SizingRate is the rate of starts, per second, at which a Sizing run
+	// in the open model (Sizing with Rate) passed its tolerance; zero
+	// otherwise.
+	SizingRate float64
 	// Interrupted counts the failed runs that failed because the run
 	// cancelled them: at a cancel, or at a stop with ForceShutdown. They
 	// are part of Failed; Runner.Test does not hold them against the
