@@ -108,6 +108,7 @@ func summaryOf(res *Result) console.Summary {
 		s.Scenarios = append(s.Scenarios, console.ScenarioRow{
 			Name: name, OK: sc.OK, Failed: sc.Failed, Rate: rate(sc.OK + sc.Failed),
 			P50: sc.Latency.P50, P90: sc.Latency.P90, P99: sc.Latency.P99, Max: sc.Latency.Max,
+			ServiceP50: sc.ServiceTime.P50, ServiceP90: sc.ServiceTime.P90, ServiceP99: sc.ServiceTime.P99, ServiceMax: sc.ServiceTime.Max,
 		})
 	}
 	for _, name := range sortedKeys(res.Requests) {

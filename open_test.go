@@ -130,6 +130,7 @@ func TestOpenModelReported(t *testing.T) {
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 100, Duration: 500 * time.Millisecond, Output: &out,
 		ConsoleUpdate: time.Hour, Thresholds: []string{"dropped == 0", "scheduled == 50"}})
 	assert.Contains(t, out.String(), "SCHEDULED: 50 | DROPPED: 0")
+	assert.Contains(t, out.String(), "Service time (open model", "the summary shows both latencies")
 	for _, tr := range res.Thresholds {
 		assert.True(t, tr.Pass, "%s measured %v", tr.Expr, tr.Value)
 	}
