@@ -704,8 +704,12 @@ func (rs *runState) run() *Result {
 	return res
 }
 
-func (rs *runState) result() *Result {
-	res := rs.stats.result()
+func (rs *runState) result() *Result { return rs.resultWith(nil) }
+
+// resultWith is result with the request latencies that withLatency
+// accepts (see runStats.resultWith).
+func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
+	res := rs.stats.resultWith(withLatency)
 	res.maxFailures = rs.cfg.MaxFailures
 	res.opts = optionsOf(&rs.cfg)
 	res.Start = rs.start.Round(0).UTC()

@@ -222,3 +222,27 @@ func TestThresholdAbort(t *testing.T) {
 	assert.Equal(t, StopDuration, res.StopReason, "a count that may still be reached does not stop the run")
 	assert.Equal(t, OutcomeThresholds, res.Outcome(), "but it is checked at the end")
 }
+
+// A live check reads the latency of the requests a threshold names.
+func TestThresholdAbortOnARequest(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(3 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	})
+	reg := sbOneScenario("two", func(ctx context.Context, s *Session) error {
+		if err := sbGet(ctx, s, "/fast"); err != nil {
+			return err
+		}
+		return sbGet(ctx, s, "/slow")
+	})
+	start := time.Now()
+	res, err := (&Runner{Registry: reg, BaseURL: srv.URL, Workers: 4, Duration: 30 * time.Second, Quiet: true,
+		ThresholdAbort: true, Thresholds: []string{"request(GET /fast).p50 < 1s", "request(GET /slow).p50 < 1ms"}}).Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, StopThreshold, res.StopReason)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.False(t, res.Thresholds[1].Pass)
+	assert.True(t, res.Thresholds[0].Pass)
+}

@@ -96,7 +96,14 @@ func (rs *runState) checkLive() {
 	if !rs.cfg.ThresholdAbort || len(rs.thresholds) == 0 || rs.stopping() {
 		return
 	}
-	res := rs.result()
+	// Only the requests that a threshold names need their latencies.
+	named := map[string]bool{}
+	for _, t := range rs.thresholds {
+		if t.scope == scopeRequest {
+			named[t.name] = true
+		}
+	}
+	res := rs.resultWith(func(name string) bool { return named[name] })
 	if res.OK+res.Failed < liveMinRuns {
 		return
 	}
