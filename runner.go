@@ -447,14 +447,8 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		}
 		stopExporters = stop
 	}
-	if fx := snap.fixtures.globalSetup; fx != nil {
-		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
-		if err != nil {
-			stopExporters()
-			rs.cancel()
-			return nil, err
-		}
-	}
+	// Everything that can fail without the user's code comes before
+	// GlobalSetup, so that a failure never skips a GlobalTeardown.
 	if cfg.Statsd != "" {
 		c, err := statsdDial(cfg.Statsd)
 		if err != nil {
@@ -464,6 +458,17 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		}
 		rs.statsd = c
 		rs.stats.sink = newStatsdSink(c, rs.stats.names)
+	}
+	if fx := snap.fixtures.globalSetup; fx != nil {
+		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
+		if err != nil {
+			if rs.statsd != nil {
+				rs.statsd.Close(time.Second)
+			}
+			stopExporters()
+			rs.cancel()
+			return nil, err
+		}
 	}
 	rs.registerMetrics()
 	rs.start = time.Now()

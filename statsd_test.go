@@ -2,6 +2,7 @@ package molotov
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -89,3 +90,16 @@ func TestStatsdAddressValidated(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A GlobalSetup that fails after statsd was dialled leaves no sender
+// goroutine behind (goleak in TestMain checks it).
+func TestStatsdClosedWhenGlobalSetupFails(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	reg, _ := noHTTPRegistry(nil)
+	reg.GlobalSetup(func(ctx context.Context, r *Runner) error { return errors.New("no database") })
+	_, err = (&Runner{Registry: reg, MaxRuns: 1, Quiet: true, Statsd: pc.LocalAddr().String()}).Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no database")
+}
