@@ -344,7 +344,8 @@
 // Dropped). In the open model a run's latency is measured from its
 // intended start, so that a stall of the target shows in the percentiles
 // (no coordinated omission), and ScenarioStats.ServiceTime keeps the time
-// from the actual start beside it. [Runner.Stages] shape either model
+// from the actual start beside it. The schedule sets the pace, so Delay
+// and a scenario's Delay do not apply in the open model. [Runner.Stages] shape either model
 // over time: workers or a rate moving linearly from stage to stage.
 // [Runner.Sizing] with Rate ramps the rate from zero and reports, in
 // Result.SizingRate, the rate at which failures passed the tolerance.
@@ -397,10 +398,12 @@
 //     includes reading the body, and requests are grouped by name.
 //   - Teardown contexts survive the run's cancellation, so cleanup works
 //     after an interrupt.
-//   - The go-metrics registry replaces statsd (Molotov's
-//     get_context(session).statsd and --statsd); a statsd exporter and a
-//     --config file are not there yet. There is no session_factory or gRPC
-//     session: time other work with [Session.Measure].
+//   - Custom metrics go to the go-metrics registry (Molotov's
+//     get_context(session).statsd is [Session.Metrics]); the run's own
+//     figures go to statsd with [Runner.Statsd] (Molotov's --statsd), and
+//     Molotov's --config is molotov run --profile with a molotov.json.
+//     There is no session_factory or gRPC session: time other work with
+//     [Session.Measure].
 //   - A Session carries no user attributes (Molotov attaches them to
 //     get_context(session)): keep per-worker state in your own map keyed by
 //     Session.Worker, or in closures.

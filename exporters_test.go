@@ -3,6 +3,9 @@ package molotov
 import (
 	"context"
 	"errors"
+	"net"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -55,4 +58,35 @@ func TestExporterLifecycle(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "starting the test-z-fail exporter at x: address in use")
 	assert.Equal(t, 2, stopped, "the exporter started before the failure is stopped")
+}
+
+// A Goexit (t.FailNow) in GlobalSetup leaves no exporter running and no
+// statsd sender behind (goleak in TestMain checks the goroutines).
+func TestGoexitInGlobalSetupReleasesEverything(t *testing.T) {
+	var started, stopped atomic.Int32
+	RegisterExporter("test-leak", func(addr string, run *Run) (func() error, error) {
+		started.Add(1)
+		return func() error { stopped.Add(1); return nil }, nil
+	})
+	t.Cleanup(func() {
+		exportersMu.Lock()
+		delete(exporters, "test-leak")
+		exportersMu.Unlock()
+	})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	reg, _ := noHTTPRegistry(nil)
+	reg.GlobalSetup(func(ctx context.Context, r *Runner) error {
+		runtime.Goexit()
+		return nil
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&Runner{Registry: reg, MaxRuns: 1, Quiet: true, Statsd: pc.LocalAddr().String()}).Start(context.Background())
+	}()
+	<-done
+	assert.Zero(t, started.Load(), "exporters start after GlobalSetup")
+	assert.Equal(t, started.Load(), stopped.Load())
 }

@@ -95,3 +95,19 @@ func TestGoexitInScenarioIsNotAWorkerFailure(t *testing.T) {
 	assert.EqualValues(t, 2, res.Failed, "each worker's first run, then the worker is gone")
 	assert.Equal(t, OutcomeFailures, res.Outcome())
 }
+
+// With teardowns registered, a Goexit in a setup fixture is still named
+// after that fixture.
+func TestGoexitInSetupNamedWithTeardowns(t *testing.T) {
+	reg, _ := noHTTPRegistry(nil)
+	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+		runtime.Goexit()
+		return nil, nil
+	})
+	reg.Teardown(func(ctx context.Context, worker int) {})
+	reg.TeardownSession(func(ctx context.Context, s *Session) error { return nil })
+	res, err := (&Runner{Registry: reg, MaxRuns: 1, Quiet: true}).Run(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Errors)
+	assert.Contains(t, res.Errors[0].Error, "Setup failed on worker 0")
+}

@@ -65,6 +65,9 @@ func (r *Runner) Test(t TB) *Result {
 		t.Skip("molotov: scenarios listed (-molotov.list); nothing run")
 		return nil
 	}
+	if cfg.Duration == 0 {
+		cfg.Duration = shapedDuration(&cfg) // Stages, or Sizing with Rate, set the run's length
+	}
 	if cfg.Duration == 0 && cfg.MaxRuns == 0 && !cfg.SingleRun {
 		t.Fatalf("molotov: unbounded run refused: set Runner.Duration, MaxRuns or SingleRun (or -molotov.duration, -molotov.max-runs, MOLOTOV_DURATION)")
 		return nil
@@ -213,4 +216,15 @@ func listScenarios(w io.Writer, reg *Registry) {
 	for _, sc := range snap.scenarios {
 		fmt.Fprintf(w, "molotov-scenario %q %d\n", sc.name, sc.weight)
 	}
+}
+
+// shapedDuration returns how long a run whose length comes from its shape
+// lasts: the total of its Stages, or the ramp of Sizing with Rate; zero
+// for other runs.
+func shapedDuration(r *Runner) time.Duration {
+	c := r.withDefaults()
+	if len(c.Stages) == 0 {
+		return 0
+	}
+	return c.Duration
 }

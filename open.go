@@ -71,6 +71,7 @@ func (rs *runState) schedule(o *openSchedule) {
 			select {
 			case <-o.starts:
 				rs.stats.dropped.Add(1)
+				rs.observeSizing(true)
 			default:
 			}
 			o.starts <- off
@@ -96,21 +97,30 @@ func (o *openSchedule) drain(rs *runState) {
 func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 	cfg := &rs.cfg
 	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
+	// A start taken but not yet counted as started: if the worker ends
+	// there (a Goexit in the ScenarioPicker), it is dropped, not lost.
+	taken := false
+	defer func() {
+		if taken {
+			rs.stats.dropped.Add(1)
+		}
+	}()
 	for step := 1; ; step++ {
 		var off time.Duration
 		select {
 		case off = <-o.starts:
+			taken = true
 		case <-rs.stopCh:
 			return
 		case <-ctx.Done():
 			return
 		}
 		if rs.stopping() || ctx.Err() != nil {
-			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
-			return
+			return // taken as the run stopped: it never starts (dropped by the defer)
 		}
 		intended := rs.start.Add(off)
 		if time.Since(intended) > cfg.MaxLag {
+			taken = false
 			rs.stats.dropped.Add(1)
 			rs.observeSizing(true) // a start the target's pace could not take
 			step--
@@ -128,6 +138,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		}
 		s.step = step
 		s.iter = rs.stats.started.Add(1)
+		taken = false
 		rs.runScenarioAt(ctx, s, sc, pickErr, intended.Sub(s.t0))
 	}
 }

@@ -97,7 +97,11 @@ func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
 		t.Logf("stall %v..%v after the start: %d starts due more than %v before its end; dropped %d",
 			begun.Sub(start).Round(time.Millisecond), end.Sub(start).Round(time.Millisecond), want, maxLag, res.Dropped)
 		assert.InDelta(t, 80, want, 10, "the schedule: a 500 ms stall at 200/s, less MaxLag")
-		assert.InDelta(t, want, res.Dropped, 6)
+		// A busy machine (-race, packages in parallel) may take a little
+		// longer to work through the backlog after the stall: a few more
+		// starts pass MaxLag then, never fewer than the schedule says.
+		assert.GreaterOrEqual(t, res.Dropped, want-3)
+		assert.LessOrEqual(t, res.Dropped, want+15)
 	})
 }
 

@@ -31,23 +31,33 @@ const (
 
 // runOptions are the Runner options a result records.
 type runOptions struct {
-	Workers          int      `json:"workers"`
-	Duration         jsonDur  `json:"duration_ns,omitempty"`
-	MaxRuns          int      `json:"max_runs,omitempty"`
-	RampUp           jsonDur  `json:"ramp_up_ns,omitempty"`
-	Delay            jsonDur  `json:"delay_ns,omitempty"`
-	ExitOnFailure    bool     `json:"exit_on_failure,omitempty"`
-	MaxFailures      int      `json:"max_failures,omitempty"`
-	SingleMode       string   `json:"single_mode,omitempty"`
-	SingleRun        bool     `json:"single_run,omitempty"`
-	Sizing           bool     `json:"sizing,omitempty"`
-	SizingTolerance  float64  `json:"sizing_tolerance,omitempty"`
-	ForceShutdown    bool     `json:"force_shutdown,omitempty"`
-	RequestTimeout   jsonDur  `json:"request_timeout_ns"`
-	MaxResponseBytes int64    `json:"max_response_bytes"`
-	Seed             int64    `json:"seed,omitempty"`
-	BaseURL          string   `json:"base_url,omitempty"` // passwords redacted
-	Thresholds       []string `json:"thresholds,omitempty"`
+	Workers          int         `json:"workers"`
+	Duration         jsonDur     `json:"duration_ns,omitempty"`
+	MaxRuns          int         `json:"max_runs,omitempty"`
+	RampUp           jsonDur     `json:"ramp_up_ns,omitempty"`
+	Delay            jsonDur     `json:"delay_ns,omitempty"`
+	ExitOnFailure    bool        `json:"exit_on_failure,omitempty"`
+	MaxFailures      int         `json:"max_failures,omitempty"`
+	SingleMode       string      `json:"single_mode,omitempty"`
+	SingleRun        bool        `json:"single_run,omitempty"`
+	Sizing           bool        `json:"sizing,omitempty"`
+	SizingTolerance  float64     `json:"sizing_tolerance,omitempty"`
+	ForceShutdown    bool        `json:"force_shutdown,omitempty"`
+	RequestTimeout   jsonDur     `json:"request_timeout_ns"`
+	MaxResponseBytes int64       `json:"max_response_bytes"`
+	Seed             int64       `json:"seed,omitempty"`
+	BaseURL          string      `json:"base_url,omitempty"` // passwords redacted
+	Thresholds       []string    `json:"thresholds,omitempty"`
+	Rate             float64     `json:"rate,omitempty"`
+	MaxWorkers       int         `json:"max_workers,omitempty"`
+	MaxLag           jsonDur     `json:"max_lag_ns,omitempty"`
+	Stages           []jsonStage `json:"stages,omitempty"`
+}
+
+type jsonStage struct {
+	Duration jsonDur `json:"duration_ns"`
+	Workers  int     `json:"workers,omitempty"`
+	Rate     float64 `json:"rate,omitempty"`
 }
 
 // jsonDur is a duration written as integer nanoseconds.
@@ -65,7 +75,17 @@ func optionsOf(c *Runner) *runOptions {
 		ForceShutdown: c.ForceShutdown, RequestTimeout: c.RequestTimeout,
 		MaxResponseBytes: c.MaxResponseBytes, Seed: c.Seed, BaseURL: base,
 		Thresholds: append([]string(nil), c.Thresholds...),
+		Rate:       c.Rate, MaxWorkers: c.MaxWorkers, MaxLag: c.MaxLag,
+		Stages: stagesJSON(c.Stages),
 	}
+}
+
+func stagesJSON(stages []Stage) []jsonStage {
+	var out []jsonStage
+	for _, s := range stages {
+		out = append(out, jsonStage{Duration: s.Duration, Workers: s.Workers, Rate: s.Rate})
+	}
+	return out
 }
 
 type jsonResult struct {

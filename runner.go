@@ -184,8 +184,8 @@ func (r *Runner) withDefaults() Runner {
 		}
 		if open {
 			c.Rate = top // the open model's machinery, at the shape's highest rate
-		} else if c.Workers == 0 {
-			c.Workers = int(top) // the pool: the shape's most workers
+		} else if c.Rate == 0 {
+			c.Workers = int(top) // the pool: the shape's most workers, whatever Workers says
 		}
 	}
 	if c.Rate > 0 {
@@ -324,15 +324,14 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 // validateOpen checks the open model's options.
 func (c *Runner) validateOpen() error {
 	if len(c.Stages) > 0 {
-		total, err := validateStages(c.Stages)
-		if err != nil {
+		if _, err := validateStages(c.Stages); err != nil {
 			return err
 		}
 		switch {
-		case c.Duration != total:
-			return configErr("Duration", "is %v, but the Stages last %v; leave Duration zero with Stages", c.Duration, total)
 		case c.MaxRuns > 0 || c.SingleRun || (c.Sizing && !c.sizingRate) || c.RampUp > 0:
 			return configErr("Stages", "shape the run by themselves: drop MaxRuns, SingleRun, Sizing and RampUp")
+		case !stagesOpen(c.Stages) && c.Rate > 0:
+			return configErr("Stages", "shape workers, but Rate is set too: give the stages rates (30s:100/s) for the open model, or drop Rate")
 		case !stagesOpen(c.Stages) && stageMax(c.Stages) < 1:
 			return configErr("Stages", "never go above zero workers or zero starts per second; give a stage Workers > 0 or Rate > 0")
 		}
@@ -438,22 +437,24 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		rs.logger.Warn("TLS certificate verification is OFF (Runner.InsecureSkipVerify, -molotov.insecure): any server can answer for the target; use it only against a target you control")
 	}
 	run := &Run{rs: rs, done: make(chan struct{})}
+	// On any way out other than a started run (an error, or a Goexit in
+	// GlobalSetup: t.FailNow), release what was set up.
 	stopExporters := func() {}
-	if cfg.prometheus != "" {
-		stop, err := startExporters(run, map[string]string{"prometheus": cfg.prometheus})
-		if err != nil {
+	started := false
+	defer func() {
+		if !started {
+			stopExporters()
+			if rs.statsd != nil {
+				rs.statsd.Close(time.Second)
+			}
 			rs.cancel()
-			return nil, err
 		}
-		stopExporters = stop
-	}
-	// Everything that can fail without the user's code comes before
-	// GlobalSetup, so that a failure never skips a GlobalTeardown.
+	}()
+	// What can fail without the user's code comes before GlobalSetup, so
+	// that no failure skips a GlobalTeardown.
 	if cfg.Statsd != "" {
 		c, err := statsdDial(cfg.Statsd)
 		if err != nil {
-			stopExporters()
-			rs.cancel()
 			return nil, configErr("Statsd", "%v", err)
 		}
 		rs.statsd = c
@@ -462,16 +463,21 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if fx := snap.fixtures.globalSetup; fx != nil {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {
-			if rs.statsd != nil {
-				rs.statsd.Close(time.Second)
-			}
-			stopExporters()
-			rs.cancel()
 			return nil, err
 		}
 	}
 	rs.registerMetrics()
 	rs.start = time.Now()
+	// Exporters read the run's figures, so they start once its clock has.
+	if cfg.prometheus != "" {
+		stop, err := startExporters(run, map[string]string{"prometheus": cfg.prometheus})
+		if err != nil {
+			rs.globalTeardown()
+			return nil, err
+		}
+		stopExporters = stop
+	}
+	started = true
 	go func() {
 		defer close(run.done)
 		run.res = rs.run()
@@ -691,14 +697,7 @@ func (rs *runState) run() *Result {
 		}
 	}
 
-	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
-		ctx, cancel := rs.teardownContext()
-		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
-		cancel()
-		if err != nil {
-			rs.logger.Error("fixture failed", zap.Error(err))
-		}
-	}
+	rs.globalTeardown()
 	res := rs.result()
 	res.End = res.Start.Add(res.Elapsed)
 	res.Timeline = timeline
@@ -736,6 +735,18 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 		}
 	}
 	return res
+}
+
+// globalTeardown runs the GlobalTeardown fixture, if any.
+func (rs *runState) globalTeardown() {
+	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
+		ctx, cancel := rs.teardownContext()
+		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
+		cancel()
+		if err != nil {
+			rs.logger.Error("fixture failed", zap.Error(err))
+		}
+	}
 }
 
 // teardownContext returns a context that the run's stop does not cancel,
@@ -788,6 +799,7 @@ func (rs *runState) worker(id int, delay time.Duration) {
 // goexitGuard tracks what user code a worker is in, for worker.
 type goexitGuard struct {
 	phase    string // the fixture or handler running; "" after a scenario's Goexit
+	inCall   bool   // user code of phase is running: a teardown met while unwinding keeps the phase
 	returned bool
 }
 
@@ -803,7 +815,7 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	fx := &rs.snap.fixtures
 	if fx.teardown != nil {
 		defer func() {
-			if gx.phase != "" { // "": a scenario's Goexit, already counted, is unwinding
+			if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
 				gx.phase = "Teardown"
 			}
 			ctx, cancel := rs.teardownContext()
@@ -815,12 +827,14 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	}
 	var sc *SessionConfig
 	if fx.setup != nil {
+		gx.inCall = true
 		err := callFixture("Setup", id, func() error {
 			c := rs.cfg
 			var err error
 			sc, err = fx.setup(rs.ctx, id, &c)
 			return err
 		})
+		gx.inCall = false
 		if err != nil {
 			rs.setupFailed(err)
 			return
@@ -835,7 +849,7 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	s.gx = gx
 	if fx.teardownSession != nil {
 		defer func() {
-			if gx.phase != "" {
+			if gx.phase != "" && !gx.inCall {
 				gx.phase = "TeardownSession"
 			}
 			ctx, cancel := rs.teardownContext()
@@ -847,20 +861,22 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 		}()
 	}
 	if fx.setupSession != nil {
-		gx.phase = "SetupSession"
+		gx.phase, gx.inCall = "SetupSession", true
 		err := callFixture("SetupSession", id, func() error { return fx.setupSession(rs.ctx, s) })
+		gx.inCall = false
 		s.endScenario()
 		if err != nil {
 			rs.setupFailed(err)
 			return
 		}
 	}
-	gx.phase = "OnEvent or ScenarioPicker"
+	gx.phase, gx.inCall = "OnEvent or ScenarioPicker", true
 	if rs.open != nil {
 		rs.openLoop(rs.ctx, s, rs.open)
-		return
+	} else {
+		rs.loop(rs.ctx, s, &timer)
 	}
-	rs.loop(rs.ctx, s, &timer)
+	gx.inCall = false
 }
 
 func (rs *runState) setupFailed(err error) {

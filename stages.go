@@ -13,7 +13,9 @@ import (
 // number of workers (closed model) or the rate of starts (open model)
 // moves in a straight line from where the previous stage ended (zero for
 // the first) to Workers or Rate. A stage whose target equals the previous
-// one holds it. Stages use Workers or Rate, not both.
+// one holds it. Stages use Workers or Rate, not both. The run lasts the
+// stages' total, unless Runner.Duration says otherwise: shorter cuts the
+// shape, longer holds its last value.
 type Stage struct {
 	Duration time.Duration
 	Workers  int     // closed model target at the end of the stage
@@ -113,9 +115,11 @@ func stageTarget(stages []Stage, t time.Duration, open bool) float64 {
 	return from
 }
 
-// stageStartTimes returns when the open shape's start i is due: the time
-// at which the integral of the rate reaches i, stage by stage (a linear
-// rate integrates to a quadratic). ok is false past the last stage.
+// stageClock says when the open shape's start i is due: the time at which
+// the integral of the rate reaches i, stage by stage (a linear rate
+// integrates to a quadratic). After the last stage the last rate holds
+// (until Runner.Duration, when it is longer than the stages); ok is false
+// when that rate is zero.
 type stageClock struct {
 	stages []Stage
 	k      int           // current stage
@@ -147,7 +151,10 @@ func (c *stageClock) due(i int) (time.Duration, bool) {
 		c.from = to
 		c.k++
 	}
-	return 0, false
+	if c.from <= 0 {
+		return 0, false
+	}
+	return c.base + time.Duration((n-c.done)/c.from*float64(time.Second)), true
 }
 
 // workerGate lets a closed-model worker run only while the shape's target

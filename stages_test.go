@@ -48,8 +48,11 @@ func TestStageTargetAndClock(t *testing.T) {
 		require.True(t, ok)
 		assert.InDelta(t, float64(time.Duration(i)*10*time.Millisecond), float64(d), float64(time.Microsecond), "start %d", i)
 	}
-	_, ok := clock.due(200)
-	assert.False(t, ok, "past the last stage")
+	d, ok := clock.due(250)
+	require.True(t, ok)
+	assert.InDelta(t, float64(2500*time.Millisecond), float64(d), float64(time.Microsecond), "past the last stage, its rate holds")
+	_, ok = (&stageClock{stages: []Stage{{Duration: time.Second, Rate: 100}, {Duration: time.Second}}}).due(100)
+	assert.False(t, ok, "a shape that ends at zero schedules nothing more")
 
 	// A ramp from 0 to 100/s over 1s, then 1s at 100/s: 50 + 100 starts,
 	// the ramp's start i due at sqrt(2i/100) s.
@@ -58,7 +61,8 @@ func TestStageTargetAndClock(t *testing.T) {
 	lin := &stageClock{stages: []Stage{{Duration: time.Second, Rate: 100}, {Duration: time.Second, Rate: 100}}}
 	for i := 0; ; i++ {
 		d, ok := lin.due(i)
-		if !ok {
+		require.True(t, ok)
+		if d >= 2*time.Second { // the end of the stages
 			break
 		}
 		require.Greater(t, d, last, "due times increase")
@@ -105,7 +109,7 @@ func TestStagesValidation(t *testing.T) {
 		r     Runner
 		field string
 	}{
-		{Runner{Stages: []Stage{{Duration: time.Second, Workers: 2}}, Duration: 5 * time.Second}, "Duration"},
+		{Runner{Stages: []Stage{{Duration: time.Second, Workers: 2}}, Rate: 50}, "Stages"},
 		{Runner{Stages: []Stage{{Duration: 0, Workers: 2}}}, "Stages"},
 		{Runner{Stages: []Stage{{Duration: time.Second, Workers: 2}, {Duration: time.Second, Rate: 5}}}, "Stages"},
 		{Runner{Stages: []Stage{{Duration: time.Second, Workers: 2}}, MaxRuns: 3}, "Stages"},
@@ -117,4 +121,29 @@ func TestStagesValidation(t *testing.T) {
 		require.ErrorAs(t, err, &ce, "%+v", tt.r)
 		assert.Equal(t, tt.field, ce.Field, "%v", err)
 	}
+}
+
+// Duration cuts a shape short or holds its last value; a run with Stages
+// is bounded under Runner.Test; Workers does not cap the shape.
+func TestStagesAndDuration(t *testing.T) {
+	reg := sbOneScenario("nap", func(ctx context.Context, s *Session) error {
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	})
+	res := sbRun(t, Runner{Registry: reg, Workers: 1, Quiet: true, Duration: 1500 * time.Millisecond,
+		Stages: []Stage{{Duration: 500 * time.Millisecond, Workers: 3}}})
+	assert.InDelta(t, 1500*time.Millisecond, res.Elapsed, float64(500*time.Millisecond), "held until Duration")
+	assert.Equal(t, 3, res.MaxWorkers, "the shape, not Workers, sizes the pool")
+
+	srv := sbServer(t, sbOK)
+	get := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	res = sbRun(t, Runner{Registry: get, BaseURL: srv.URL, Quiet: true, Duration: 1500 * time.Millisecond,
+		Stages: []Stage{{Duration: time.Second, Rate: 100}}})
+	assert.EqualValues(t, 50+50, res.Scheduled, "the ramp's 50, then 100/s held for half a second")
+
+	tb := newFakeTB(t)
+	res = (&Runner{Registry: reg, Quiet: true, Stages: []Stage{{Duration: 300 * time.Millisecond, Workers: 2}}}).Test(tb)
+	require.NotNil(t, res, "fatals: %v", tb.fatals)
+	assert.Empty(t, tb.errs)
+	assert.Equal(t, StopDuration, res.StopReason)
 }

@@ -46,7 +46,8 @@ type Result struct {
 	// otherwise.
 	SizingRate float64
 	// Interrupted counts the failed runs that failed because the run
-	// cancelled them: at a cancel, or at a stop with ForceShutdown. They
+	// cancelled them: at a cancel, at a stop with ForceShutdown, or when
+	// the RequestTimeout of grace after a stop ran out. They
 	// are part of Failed; Runner.Test does not hold them against the
 	// target.
 	Interrupted int64

@@ -46,9 +46,11 @@ type metric struct {
 // Client queues metrics and sends them in the background. Its methods are
 // safe for concurrent use.
 type Client struct {
-	w      io.Writer
-	queue  chan metric
-	closed atomic.Bool
+	w     io.Writer
+	queue chan metric
+
+	mu     sync.RWMutex // held to send to queue, and to close it
+	closed bool
 
 	dropped, sent, writeErrs atomic.Int64
 
@@ -117,7 +119,9 @@ func (c *Client) Timing(name string, d time.Duration) { c.put(metric{name, int64
 func (c *Client) Count(name string, n int64) { c.put(metric{name, n, kindCount}) }
 
 func (c *Client) put(m metric) {
-	if c.closed.Load() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
 		c.dropped.Add(1)
 		return
 	}
@@ -143,8 +147,10 @@ func (c *Client) WriteErrors() int64 { return c.writeErrs.Load() }
 // and stops the client. Metrics queued after Close are dropped.
 func (c *Client) Close(timeout time.Duration) error {
 	c.closeOnce.Do(func() {
-		c.closed.Store(true)
+		c.mu.Lock()
+		c.closed = true
 		close(c.queue)
+		c.mu.Unlock()
 	})
 	select {
 	case <-c.done:
