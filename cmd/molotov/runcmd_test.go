@@ -281,17 +281,7 @@ func TestShellJoin(t *testing.T) {
 // The acceptance test: molotov run on the quick start, for real, from the
 // repository's root: 3 workers × 2 runs.
 func TestRunQuickstartEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go test on examples/quickstart")
-	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	command := func(name string, arg ...string) *exec.Cmd {
-		cmd := exec.Command(name, arg...)
-		cmd.Dir = root
-		cmd.Env = withoutMolotovEnv(os.Environ())
-		return cmd
-	}
+	command := repoCommand(t)
 	var out, errOut bytes.Buffer
 	start := time.Now()
 	code := runWith([]string{"run", "-w", "3", "-r", "2", "./examples/quickstart"}, &out, &errOut, command)
@@ -318,17 +308,7 @@ func withoutMolotovEnv(env []string) []string {
 // molotov run --list prints the package's scenarios and weights, running
 // none of them.
 func TestRunListEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go test on examples/quickstart")
-	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	command := func(name string, arg ...string) *exec.Cmd {
-		cmd := exec.Command(name, arg...)
-		cmd.Dir = root
-		cmd.Env = withoutMolotovEnv(os.Environ())
-		return cmd
-	}
+	command := repoCommand(t)
 	var out, errOut bytes.Buffer
 	code := runWith([]string{"run", "--list", "./examples/quickstart"}, &out, &errOut, command)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
@@ -374,4 +354,22 @@ func TestRunProfiles(t *testing.T) {
 	fake := &fakeGo{}
 	require.Equal(t, 0, runWith([]string{"run", "--profile", "ci"}, &bytes.Buffer{}, &bytes.Buffer{}, fake.command))
 	assert.Equal(t, "./loadtest -args -molotov.max-runs=3", strings.Join(fake.calls[0][len(base):], " "))
+}
+
+// repoCommand returns a command builder that runs from the repository's
+// root without the caller's MOLOTOV_* variables, for the end-to-end tests
+// (skipped under -short: they run go test on examples/quickstart).
+func repoCommand(t *testing.T) commandFunc {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs go test on examples/quickstart")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return func(name string, arg ...string) *exec.Cmd {
+		cmd := exec.Command(name, arg...)
+		cmd.Dir = root
+		cmd.Env = withoutMolotovEnv(os.Environ())
+		return cmd
+	}
 }
