@@ -54,11 +54,7 @@ func Benchmark(b *testing.B, r *Runner) *Result {
 	runs := res.OK + res.Failed
 	secs := res.Elapsed.Seconds()
 	if secs > 0 {
-		var reqs int64
-		for _, q := range res.Requests {
-			reqs += q.Count
-		}
-		b.ReportMetric(float64(reqs)/secs, "req/s")
+		b.ReportMetric(float64(res.requestCount())/secs, "req/s")
 		b.ReportMetric(float64(runs)/secs, "runs/s")
 	}
 	b.ReportMetric(float64(res.latency.P50.Nanoseconds()), "p50-ns")

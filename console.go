@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -122,11 +121,7 @@ func summaryOf(res *Result) console.Summary {
 		s.Errors = append(s.Errors, console.ErrorRow{Error: e.Error, Count: e.Count})
 	}
 	for _, tr := range res.Thresholds {
-		measured := strconv.FormatFloat(tr.Value, 'g', 4, 64)
-		if t, err := parseThreshold(tr.Expr); err == nil {
-			measured = t.formatMeasured(tr.Value)
-		}
-		s.Thresholds = append(s.Thresholds, console.ThresholdRow{Expr: tr.Expr, Measured: measured, Pass: tr.Pass})
+		s.Thresholds = append(s.Thresholds, console.ThresholdRow{Expr: tr.Expr, Measured: tr.measured(), Pass: tr.Pass})
 	}
 	return s
 }

@@ -160,11 +160,7 @@ func verdict(cfg *Runner, res *Result, signalled bool) string {
 // describeThreshold prints a threshold with its measured value:
 // "p99 < 200ms (measured 312.4ms)".
 func describeThreshold(tr ThresholdResult) string {
-	t, err := parseThreshold(tr.Expr)
-	if err != nil { // not from this run's Runner; print it raw
-		return fmt.Sprintf("%s (measured %g)", tr.Expr, tr.Value)
-	}
-	return fmt.Sprintf("%s (measured %s)", strings.TrimSpace(tr.Expr), t.formatMeasured(tr.Value))
+	return fmt.Sprintf("%s (measured %s)", strings.TrimSpace(tr.Expr), tr.measured())
 }
 
 // cancelOnSignal returns a context cancelled at the first SIGINT or

@@ -83,6 +83,15 @@ type TimelinePoint struct {
 	Workers  int           // workers active at the end of the second
 }
 
+// requestCount returns the requests of all names.
+func (r *Result) requestCount() int64 {
+	var n int64
+	for _, q := range r.Requests {
+		n += q.Count
+	}
+	return n
+}
+
 // ErrorCount is one distinct error and how many scenario runs failed with
 // it. Addresses' ephemeral ports are normalised so that the same cause is
 // counted once.

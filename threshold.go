@@ -398,11 +398,7 @@ func (t *threshold) measure(res *Result) float64 {
 		case "started":
 			return float64(res.Started)
 		case "rps":
-			var n int64
-			for _, r := range res.Requests {
-				n += r.Count
-			}
-			return perSecond(n)
+			return perSecond(res.requestCount())
 		case "runs_per_s":
 			return perSecond(res.OK + res.Failed)
 		case "dropped":
@@ -481,6 +477,17 @@ func checkThresholds(ts []*threshold, res *Result) []ThresholdResult {
 		out[i] = ThresholdResult{Expr: t.expr, Value: v, Pass: t.holds(v)}
 	}
 	return out
+}
+
+// measured prints the value measured for tr in its threshold's unit
+// ("312ms", "2.5%"); a plain number when tr's expression does not parse
+// (a result read from elsewhere).
+func (tr ThresholdResult) measured() string {
+	t, err := parseThreshold(tr.Expr)
+	if err != nil {
+		return strconv.FormatFloat(tr.Value, 'g', -1, 64)
+	}
+	return t.formatMeasured(tr.Value)
 }
 
 // formatMeasured prints a threshold's measured value in its unit, for
