@@ -9,9 +9,14 @@
 // relative error of at most 1/256 (≈0.39%). Values of 2^43 ns (≈2.44h) or
 // more are counted in the top bucket.
 //
-// A Histogram is a fixed-size array of atomic counters. Its memory does not
-// depend on how many values are recorded or on how many goroutines record
-// them.
+// A Histogram keeps its atomic counters in chunks of 128 buckets, one per
+// power of two (two for the exact buckets), each allocated the first time a
+// value falls into it. A run keeps several histograms alive for its whole
+// length, and real latencies span only a few powers of two, so allocating
+// all 4736 counters up front would mostly hold zeros and shrink the garbage
+// collector's runway. Its memory therefore depends on which ranges of values
+// were recorded, but not on how many values or on how many goroutines record
+// them: at most about 38 KiB.
 package hist
 
 import (
@@ -42,14 +47,25 @@ const (
 // sub-buckets for each of the 35 powers of two from 2^8 to 2^42.
 const NumBuckets = linearMax + (maxExp-8)*subCount // 4736
 
+// numChunks is the number of chunks that a Histogram's buckets are split
+// into: bucket i is counter i%subCount of chunk i/subCount. Splitting the
+// exact buckets into two chunks as well keeps every chunk the same size and
+// the lookup a shift and a mask.
+const numChunks = NumBuckets / subCount // 37
+
+// chunk holds the counters of subCount consecutive buckets.
+type chunk [subCount]atomic.Int64
+
 // cacheLinePad keeps groups of hot fields on separate cache lines.
 type cacheLinePad [64]byte
 
 // Histogram records durations (nanoseconds) into log-linear buckets. The zero
 // value is ready to use.
 //
-// Histogram is safe for concurrent use: Record is lock-free and
-// allocation-free; it only performs atomic operations, no mutex is taken.
+// Histogram is safe for concurrent use: Record is lock-free; it only
+// performs atomic operations, no mutex is taken. Record allocates only the
+// first time a value falls into a chunk of buckets that nothing has used yet
+// (at most once per power of two in a Histogram's life).
 // A Histogram must not be copied after first use.
 type Histogram struct {
 	// notMin holds math.MaxInt64 - min, so that the zero value stands for
@@ -58,11 +74,15 @@ type Histogram struct {
 	max    atomic.Int64
 	_      cacheLinePad
 
+	// count and sum are written by every Record, so they have a cache
+	// line of their own, away from the fields that Record mostly reads.
 	count atomic.Int64
 	sum   atomic.Int64
 	_     cacheLinePad
 
-	counts [NumBuckets]atomic.Int64
+	// chunks holds the bucket counters, nil until first used. A pointer is
+	// set once, by compare-and-swap, and never changes afterwards.
+	chunks [numChunks]atomic.Pointer[chunk]
 }
 
 // Record adds d to the histogram. Negative durations are recorded as 0.
@@ -92,8 +112,28 @@ func (h *Histogram) Record(d time.Duration) {
 		}
 	}
 	h.sum.Add(v)
-	h.counts[BucketIndex(v)].Add(1)
+	// Unsigned, so that the division and the remainder are a shift and a
+	// mask, and the remainder needs no bounds check.
+	i := uint(BucketIndex(v))
+	c := h.chunks[i/subCount].Load()
+	if c == nil {
+		c = h.newChunk(i / subCount)
+	}
+	c[i%subCount].Add(1)
 	h.count.Add(1)
+}
+
+// newChunk returns chunk k, allocating it if no other goroutine has yet.
+// Racing goroutines each allocate one, but only the first compare-and-swap
+// publishes its chunk; the others drop theirs and count into the winner's,
+// so no count is lost. It is kept out of Record so that Record's common path
+// stays short.
+func (h *Histogram) newChunk(k uint) *chunk {
+	c := new(chunk)
+	if h.chunks[k].CompareAndSwap(nil, c) {
+		return c
+	}
+	return h.chunks[k].Load()
 }
 
 // Count returns the number of values recorded so far.
@@ -108,10 +148,18 @@ func (h *Histogram) Count() int64 {
 func (h *Histogram) Snapshot() *Snapshot {
 	s := &Snapshot{Counts: make([]int64, NumBuckets)}
 	var n int64
-	for i := range h.counts {
-		c := h.counts[i].Load()
-		s.Counts[i] = c
-		n += c
+	for k := range h.chunks {
+		// A chunk not allocated yet has counted nothing: a Record loads
+		// or publishes the chunk before it counts into it.
+		c := h.chunks[k].Load()
+		if c == nil {
+			continue
+		}
+		counts := s.Counts[k*subCount : (k+1)*subCount]
+		for j := range c {
+			counts[j] = c[j].Load()
+			n += counts[j]
+		}
 	}
 	s.Count = n
 	if n == 0 {
@@ -125,14 +173,20 @@ func (h *Histogram) Snapshot() *Snapshot {
 
 // Reset clears the histogram. Reset is not atomic: values recorded
 // concurrently with Reset may be partially lost, so callers must not Record
-// while Reset runs if they need exact results.
+// while Reset runs if they need exact results. The chunks already allocated
+// are zeroed and kept, since a histogram that is reset usually goes on to
+// record values in the same ranges.
 func (h *Histogram) Reset() {
 	h.count.Store(0)
 	h.sum.Store(0)
 	h.notMin.Store(0)
 	h.max.Store(0)
-	for i := range h.counts {
-		h.counts[i].Store(0)
+	for k := range h.chunks {
+		if c := h.chunks[k].Load(); c != nil {
+			for j := range c {
+				c[j].Store(0)
+			}
+		}
 	}
 }
 

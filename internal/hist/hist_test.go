@@ -502,19 +502,231 @@ func TestReset(t *testing.T) {
 	}
 }
 
+// allocatedChunks returns the number of h's chunks that are allocated.
+func allocatedChunks(h *Histogram) int {
+	n := 0
+	for k := range h.chunks {
+		if h.chunks[k].Load() != nil {
+			n++
+		}
+	}
+	return n
+}
+
 func TestRecordAllocs(t *testing.T) {
-	var h Histogram
-	d := time.Duration(12345)
-	if n := testing.AllocsPerRun(1000, func() { h.Record(d); d += 977 }); n != 0 {
-		t.Errorf("Record allocates %v times per call", n)
+	const runs = 20
+	tests := []struct {
+		name string
+		// value returns the value of the i-th call, the warm-up call of
+		// AllocsPerRun being call 0.
+		value func(i int) time.Duration
+		// warm records every value once before measuring, so that all
+		// the chunks they need are allocated.
+		warm bool
+		want float64
+	}{
+		{"same chunk", func(i int) time.Duration { return time.Duration(1<<20 + i*977) }, false, 0},
+		{"chunks allocated", func(i int) time.Duration { return time.Duration(12345) << i }, true, 0},
+		{"new chunk each call", func(i int) time.Duration { return time.Duration(12345) << i }, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h Histogram
+			if tt.warm {
+				for i := range runs + 1 {
+					h.Record(tt.value(i))
+				}
+			}
+			i := 0
+			n := testing.AllocsPerRun(runs, func() { h.Record(tt.value(i)); i++ })
+			if n != tt.want {
+				t.Errorf("Record allocates %v times per call, want %v", n, tt.want)
+			}
+		})
+	}
+}
+
+func TestChunkAllocation(t *testing.T) {
+	tests := []struct {
+		name string
+		vs   []time.Duration
+		want int
+	}{
+		{"none", nil, 0},
+		{"one power of two", []time.Duration{1 << 20, 1<<20 + 1, 1<<20 + 12345, 1<<21 - 1}, 1},
+		{"negative as 0", []time.Duration{-time.Second, 0}, 1},
+		{"exact buckets", []time.Duration{0, 127, 128, 255}, 2},
+		{"clamped to top", []time.Duration{time.Duration(maxTrackable), math.MaxInt64}, 1},
+		// 100µs..10ms lies in [2^16, 2^24): eight powers of two.
+		{"100us-10ms", append(logUniform(rand.New(rand.NewPCG(8, 8)), 1000, 100*time.Microsecond, 10*time.Millisecond),
+			100*time.Microsecond, 10*time.Millisecond), 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := record(tt.vs)
+			if got := allocatedChunks(h); got != tt.want {
+				t.Errorf("%d chunks allocated, want %d", got, tt.want)
+			}
+			h.Reset()
+			if got := allocatedChunks(h); got != tt.want {
+				t.Errorf("%d chunks allocated after Reset, want %d kept", got, tt.want)
+			}
+		})
 	}
 }
 
 func TestSize(t *testing.T) {
-	size := unsafe.Sizeof(Histogram{})
+	var h Histogram
+	size := unsafe.Sizeof(h)
 	t.Logf("unsafe.Sizeof(Histogram{}) = %d bytes, NumBuckets = %d", size, NumBuckets)
-	if want := uintptr(NumBuckets*8 + 4*8 + 2*64); size != want {
-		t.Errorf("Sizeof(Histogram) = %d, want %d", size, want)
+	if size >= 1024 {
+		t.Errorf("Sizeof(Histogram) = %d, want under 1 KiB", size)
+	}
+	// Record writes count and sum every time but mostly only reads the
+	// others, so a cache line's worth of padding must keep them apart.
+	gaps := []struct {
+		name        string
+		first, next uintptr // offsets of the last field before and the first after the gap
+	}{
+		{"max..count", unsafe.Offsetof(h.max), unsafe.Offsetof(h.count)},
+		{"sum..chunks", unsafe.Offsetof(h.sum), unsafe.Offsetof(h.chunks)},
+	}
+	for _, g := range gaps {
+		if g.next-g.first < 64+8 {
+			t.Errorf("%s: offsets %d and %d are less than a cache line apart", g.name, g.first, g.next)
+		}
+	}
+}
+
+// TestConcurrentFirstRecord starts many goroutines at once on a fresh
+// histogram, recording the same values in the same order, so that they race
+// to allocate every chunk; a goroutine that counted into a chunk that lost
+// the race would lose its count.
+func TestConcurrentFirstRecord(t *testing.T) {
+	const (
+		goroutines = 16
+		rounds     = 50
+	)
+	// Three buckets of every chunk: its first, one in the middle, its last.
+	var vs []time.Duration
+	for k := range numChunks {
+		for _, j := range []int{0, subCount / 2, subCount - 1} {
+			lo, _ := BucketRange(k*subCount + j)
+			vs = append(vs, time.Duration(lo))
+		}
+	}
+	want := make([]int64, NumBuckets)
+	for _, v := range vs {
+		want[BucketIndex(int64(v))] += goroutines
+	}
+
+	for round := range rounds {
+		var (
+			h     Histogram
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for _, v := range vs {
+					h.Record(v)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+
+		s := h.Snapshot()
+		if h.Count() != goroutines*int64(len(vs)) || s.Count != h.Count() {
+			t.Fatalf("round %d: Count() = %d, Snapshot().Count = %d, want %d", round, h.Count(), s.Count, goroutines*len(vs))
+		}
+		for i := range want {
+			if s.Counts[i] != want[i] {
+				t.Fatalf("round %d: Counts[%d] = %d, want %d", round, i, s.Counts[i], want[i])
+			}
+		}
+		if got := allocatedChunks(&h); got != numChunks {
+			t.Fatalf("round %d: %d chunks allocated, want %d", round, got, numChunks)
+		}
+	}
+}
+
+// denseHist is a reference for Histogram: the plain, non-concurrent
+// histogram with every bucket allocated that Histogram behaves like.
+type denseHist struct {
+	counts           [NumBuckets]int64
+	count, sum       int64
+	minimum, maximum time.Duration
+}
+
+func (d *denseHist) record(v time.Duration) {
+	v = max(v, 0)
+	if d.count == 0 || v < d.minimum {
+		d.minimum = v
+	}
+	d.maximum = max(d.maximum, v)
+	d.count++
+	d.sum += int64(v)
+	d.counts[BucketIndex(int64(v))]++
+}
+
+func (d *denseHist) snapshot() *Snapshot {
+	s := &Snapshot{Counts: slices.Clone(d.counts[:])}
+	if d.count > 0 {
+		s.Count, s.Sum, s.Min, s.Max = d.count, d.sum, d.minimum, d.maximum
+	}
+	return s
+}
+
+func TestSnapshotMatchesDense(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var powers []time.Duration
+	for k := range maxExp + 1 {
+		powers = append(powers, 1<<k, 1<<k-1)
+	}
+	tests := []struct {
+		name string
+		// before is recorded and then reset, so that the chunks it
+		// allocated must count from 0 again.
+		before, vs []time.Duration
+	}{
+		{"empty", nil, nil},
+		{"zero", nil, []time.Duration{0}},
+		{"negative", nil, []time.Duration{-1, math.MinInt64}},
+		{"exact buckets", nil, []time.Duration{0, 1, 127, 128, 200, 255, 255}},
+		{"one power of two", nil, []time.Duration{4096, 5000, 8191}},
+		{"sparse extremes", nil, []time.Duration{3, time.Duration(maxTrackable - 1), math.MaxInt64, 300}},
+		{"every power of two", nil, powers},
+		{"100us-10ms", nil, logUniform(r, 5000, 100*time.Microsecond, 10*time.Millisecond)},
+		{"1us-10min", nil, logUniform(r, 5000, time.Microsecond, 10*time.Minute)},
+		{"after reset", powers, logUniform(r, 100, time.Millisecond, time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := record(tt.before)
+			h.Reset()
+			var ref denseHist
+			for _, v := range tt.vs {
+				h.Record(v)
+				ref.record(v)
+			}
+			got, want := h.Snapshot(), ref.snapshot()
+			if got.Count != want.Count || got.Sum != want.Sum || got.Min != want.Min || got.Max != want.Max {
+				t.Errorf("got Count=%d Sum=%d Min=%v Max=%v, want Count=%d Sum=%d Min=%v Max=%v",
+					got.Count, got.Sum, got.Min, got.Max, want.Count, want.Sum, want.Min, want.Max)
+			}
+			if len(got.Counts) != len(want.Counts) {
+				t.Fatalf("len(Counts) = %d, want %d", len(got.Counts), len(want.Counts))
+			}
+			for i := range want.Counts {
+				if got.Counts[i] != want.Counts[i] {
+					t.Errorf("Counts[%d] = %d, want %d", i, got.Counts[i], want.Counts[i])
+				}
+			}
+		})
 	}
 }
 
@@ -553,5 +765,25 @@ func BenchmarkSnapshotQuantile(b *testing.B) {
 	for b.Loop() {
 		s := h.Snapshot()
 		_ = s.Quantile(0.99)
+	}
+}
+
+// sink makes the histograms of BenchmarkRecordedMemory escape to the heap,
+// where the live ones of a run are.
+var sink *Histogram
+
+// BenchmarkRecordedMemory measures what one Histogram holding a typical
+// latency distribution (100µs to 10ms) costs: B/op is its whole memory, since
+// the values are prepared outside the loop and nothing it allocates is freed
+// before it is dropped.
+func BenchmarkRecordedMemory(b *testing.B) {
+	vs := logUniform(rand.New(rand.NewPCG(7, 7)), 1000, 100*time.Microsecond, 10*time.Millisecond)
+	b.ReportAllocs()
+	for b.Loop() {
+		h := new(Histogram)
+		for _, v := range vs {
+			h.Record(v)
+		}
+		sink = h
 	}
 }
