@@ -536,6 +536,7 @@ type runState struct {
 	stopReason StopReason
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
+	sessions   sessionSet    // the workers' sessions, whose requests the run's clock times out
 
 	sizing     *sizer
 	thresholds []*threshold
@@ -635,13 +636,11 @@ func (rs *runState) run() *Result {
 	}()
 	defer func() { <-watched }()
 	defer rs.cancel()
-	if cfg.Duration > 0 {
-		t := time.AfterFunc(cfg.Duration, func() { rs.stop(StopDuration) })
-		defer t.Stop()
-	}
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
-	stopTimeline := rs.startTimeline()
+	tl := newTimeline(rs)
+	stopClock := rs.startClock(tl)
+	defer stopClock() // a second call is a no-op: for a Goexit in between
 
 	if rs.open != nil {
 		go rs.schedule(rs.open)
@@ -662,7 +661,8 @@ func (rs *runState) run() *Result {
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
 	rs.elapsed.Store(int64(time.Since(rs.start)))
-	timeline := stopTimeline()
+	stopClock()
+	timeline := tl.finish()
 	defer func() {
 		rs.stopMu.Lock()
 		if rs.grace != nil {

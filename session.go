@@ -83,13 +83,11 @@ type Session struct {
 // in the common case of one request in flight at a time on the session's
 // own transport: that request gets a cancellable context that is reused
 // from request to request (created again only after it was cancelled, or
-// when the request's parent context changes), and one timer per session
-// that is re-armed lazily. When the timer fires it re-arms itself for the
-// deadline of the request in flight, or cancels that request's context if
-// the deadline has passed; a request never waits past its deadline, and
-// no timer operation happens per request. A second request in flight at
-// the same time, or a session with a custom Transport, falls back to a
-// context.WithDeadline of its own.
+// when the request's parent context changes), and no timer at all: the
+// run's clock (clock.go) cancels it once it is past its deadline, at most
+// clockPeriod late. A second request in flight at the same time, a
+// timeout shorter than minClockTimeout, or a session with a custom
+// Transport falls back to a context.WithDeadline of its own.
 type reqTimeout struct {
 	mu       sync.Mutex
 	parent   context.Context         // what ctx derives from; always of a comparable type
@@ -97,8 +95,7 @@ type reqTimeout struct {
 	cancel   context.CancelCauseFunc // cancels ctx
 	busy     *trackedBody            // the request using ctx now; nil: none
 	deadline time.Duration           // busy's deadline, since the session's t0
-	timer    *time.Timer
-	armed    bool // timer pending
+	due      atomic.Int64            // deadline while busy, else 0: read by the clock without the lock
 	closed   bool
 }
 
@@ -126,10 +123,14 @@ func (s *Session) requestContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-// acquire returns the reusable context for a request with the given
-// parent and deadline, or false when another request holds it (the caller
-// then makes a context of its own).
+// acquireTimeout returns the reusable context for a request with the
+// given parent and deadline, or false when another request holds it or
+// the timeout is too short for the run's clock (the caller then makes a
+// context of its own).
 func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadline, timeout time.Duration) (*sharedCtx, bool) {
+	if timeout < minClockTimeout {
+		return nil, false
+	}
 	r := &s.rt
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -147,14 +148,7 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 		r.ctx, r.cancel, r.parent = &sharedCtx{Context: ctx, s: s, parent: parent}, cancel, parent
 	}
 	r.busy, r.deadline = b, deadline
-	if !r.armed {
-		r.armed = true
-		if r.timer == nil {
-			r.timer = time.AfterFunc(timeout, s.fireTimeout)
-		} else {
-			r.timer.Reset(timeout)
-		}
-	}
+	r.due.Store(int64(deadline))
 	return r.ctx, true
 }
 
@@ -164,44 +158,40 @@ func (s *Session) releaseTimeout(b *trackedBody) {
 	r.mu.Lock()
 	if r.busy == b {
 		r.busy = nil
+		r.due.Store(0)
 	}
 	r.mu.Unlock()
 }
 
-// fireTimeout runs on the session's timer. The timer was armed at the
-// latest when the request in flight started, with the same timeout, so
-// it never fires after that request's deadline.
-func (s *Session) fireTimeout() {
+// expireTimeout cancels the request holding the reusable context if it is
+// past its deadline at now. The run's clock calls it every clockPeriod.
+func (s *Session) expireTimeout(now time.Time) {
 	r := &s.rt
-	r.mu.Lock()
-	b := r.busy
-	if b == nil || r.closed {
-		r.armed = false
-		r.mu.Unlock()
+	if due := r.due.Load(); due == 0 || int64(now.Sub(s.t0)) < due {
 		return
 	}
-	if left := r.deadline - time.Since(s.t0); left > 0 {
-		r.timer.Reset(left)
+	r.mu.Lock()
+	b := r.busy
+	if b == nil || r.closed || r.deadline > now.Sub(s.t0) {
 		r.mu.Unlock()
 		return
 	}
 	b.timedOut.Store(true)
 	cancel := r.cancel
-	r.ctx, r.cancel, r.parent, r.busy, r.armed = nil, nil, nil, nil, false
+	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
+	r.due.Store(0)
 	r.mu.Unlock()
 	cancel(context.DeadlineExceeded)
 }
 
-// closeTimeout stops the timer and detaches the reusable context from its
-// parent when the session ends.
+// closeTimeout detaches the reusable context from its parent when the
+// session ends.
 func (s *Session) closeTimeout() {
 	r := &s.rt
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	if r.timer != nil {
-		r.timer.Stop()
-	}
+	r.due.Store(0)
 	if r.cancel != nil {
 		r.cancel(context.Canceled)
 		r.ctx, r.cancel, r.parent = nil, nil, nil
@@ -286,6 +276,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 	// the client's own timer would wrap the body outside our tracking and
 	// start a goroutine per request.
 	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: &lazyJar{jar: jar}, CheckRedirect: checkRedirect}
+	rs.sessions.add(s)
 	return s, nil
 }
 
@@ -329,6 +320,7 @@ func (j *lazyJar) Cookies(u *url.URL) []*http.Cookie {
 // close releases the session's connections.
 func (s *Session) close() {
 	s.endScenario()
+	defer s.rs.sessions.remove(s)
 	defer s.closeTimeout()
 	s.Client.CloseIdleConnections() // measuringTransport passes it to whichever transport it wraps
 }
@@ -911,6 +903,7 @@ func (b *trackedBody) abort() {
 	}
 	cancel := r.cancel
 	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
+	r.due.Store(0)
 	r.mu.Unlock()
 	cancel(context.Canceled)
 }

@@ -10,12 +10,14 @@ import (
 	"github.com/molotov-go/molotov/internal/hist"
 )
 
-// timeline records Result.Timeline: once a second it reads the run's
-// counters and scenario histograms and keeps what changed since the
-// previous second. Recording costs nothing per scenario run; a tick merges
-// the scenario histograms (a few thousand additions per scenario).
+// timeline records Result.Timeline: once a second, on the run's clock, it
+// reads the run's counters and scenario histograms and keeps what changed
+// since the previous second. Recording costs nothing per scenario run; a
+// point merges the scenario histograms (a few thousand additions per
+// scenario).
 type timeline struct {
-	rs *runState
+	rs   *runState
+	next time.Duration // the run's elapsed time at which the next point is due
 
 	mu         sync.Mutex
 	prev       *hist.Snapshot // every scenario's histogram merged, at the previous point
@@ -24,36 +26,29 @@ type timeline struct {
 	points     []TimelinePoint
 }
 
-// startTimeline ticks every second until the returned func is called; that
-// func records the last, partial second and returns the points.
-func (rs *runState) startTimeline() func() []TimelinePoint {
-	tl := &timeline{rs: rs, prev: &hist.Snapshot{}}
-	t := time.NewTicker(time.Second)
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		for {
-			select {
-			case <-t.C:
-				tl.point()
-				rs.checkLive()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() []TimelinePoint {
-		t.Stop()
-		close(done)
-		<-exited
-		tl.mu.Lock()
-		defer tl.mu.Unlock()
-		if tl.pending() || len(tl.points) == 0 {
-			tl.pointLocked()
-		}
-		return tl.points
+func newTimeline(rs *runState) *timeline {
+	return &timeline{rs: rs, prev: &hist.Snapshot{}, next: time.Second}
+}
+
+// tick takes the points due by elapsed, the run's time so far, and checks
+// the thresholds live after each. It runs on the run's clock only.
+func (tl *timeline) tick(elapsed time.Duration) {
+	for elapsed >= tl.next {
+		tl.next += time.Second
+		tl.point()
+		tl.rs.checkLive()
 	}
+}
+
+// finish records the last, partial second and returns the points. The
+// clock must have stopped.
+func (tl *timeline) finish() []TimelinePoint {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if tl.pending() || len(tl.points) == 0 {
+		tl.pointLocked()
+	}
+	return tl.points
 }
 
 // pending reports runs that ended since the last point.

@@ -1,0 +1,97 @@
+package tick
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var starters = []struct {
+	name  string
+	start func(time.Duration, func()) func()
+}{
+	{"Start", Start},
+	{"ticker", startTicker},
+}
+
+func TestTicksAtPeriod(t *testing.T) {
+	const period, window = 10 * time.Millisecond, 300 * time.Millisecond
+	for _, tt := range starters {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			stop := tt.start(period, func() { n.Add(1) })
+			time.Sleep(window)
+			stop()
+			got := n.Load()
+			// 30 ticks are due; 2x slack either way for a loaded machine.
+			if want := int64(window / period); got < want/2 || got > want*2 {
+				t.Errorf("%d ticks in %v at %v, want about %d", got, window, period, want)
+			}
+			time.Sleep(5 * period)
+			if after := n.Load(); after != got {
+				t.Errorf("fn ran %d times after stop returned", after-got)
+			}
+			stop() // a second stop is a no-op
+		})
+	}
+}
+
+func TestSlowFnMergesTicks(t *testing.T) {
+	const period = 5 * time.Millisecond
+	for _, tt := range starters {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			start := time.Now()
+			stop := tt.start(period, func() { n.Add(1); time.Sleep(10 * period) })
+			time.Sleep(30 * period)
+			stop()
+			// A call takes 10 periods: the ticks in between must not queue up.
+			if max := int64(time.Since(start)/(10*period)) + 1; n.Load() > max {
+				t.Errorf("%d calls of a fn that takes 10 periods in %v, want at most %d", n.Load(), time.Since(start), max)
+			}
+			if n.Load() == 0 {
+				t.Error("fn never ran")
+			}
+		})
+	}
+}
+
+func TestStopWhileIdle(t *testing.T) {
+	for _, tt := range starters {
+		t.Run(tt.name, func(t *testing.T) {
+			stop := tt.start(time.Hour, func() { t.Error("fn ran before its first period") })
+			done := make(chan struct{})
+			go func() { stop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("stop did not return while the tick waited for its first period")
+			}
+		})
+	}
+}
+
+func TestLinuxUsesTimerfd(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("timerfd is Linux only")
+	}
+	f, err := newTimerFile(time.Second)
+	if err != nil {
+		t.Fatalf("newTimerFile: %v", err)
+	}
+	f.Close()
+}
+
+func TestNonPositivePeriodPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Start(0, fn) did not panic")
+		}
+	}()
+	Start(0, func() {})
+}
