@@ -656,7 +656,7 @@ func (rs *runState) run() *Result {
 			delay = time.Duration(int64(cfg.RampUp) * int64(i) / int64(cfg.Workers))
 		}
 		rs.wg.Add(1)
-		go rs.worker(i, delay)
+		go rs.worker(i, delay)()
 	}
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
@@ -778,22 +778,26 @@ func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
 	}
 }
 
-// worker is one worker goroutine: setup, session, the loop of scenario
-// runs, teardown.
-func (rs *runState) worker(id int, delay time.Duration) {
-	defer rs.wg.Done()
-	// A runtime.Goexit (t.FailNow, require) in a fixture or an event
-	// handler ends the worker's goroutine where it is: count the worker as
-	// failed rather than let it vanish. A Goexit in a scenario is counted
-	// by runScenario, which clears the phase.
-	gx := &goexitGuard{phase: "Setup"}
-	defer func() {
-		if !gx.returned && gx.phase != "" {
-			rs.setupFailed(&FixtureError{Fixture: gx.phase, Worker: id, Err: errGoexitWorker})
-		}
-	}()
-	rs.workerBody(id, delay, gx)
-	gx.returned = true
+// worker returns the body of worker id's goroutine: setup, session, the
+// loop of scenario runs, teardown. Started as go rs.worker(id, delay)(),
+// it is the goroutine's first frame, with no wrapper under it (see
+// runScenarioAt on why frames count).
+func (rs *runState) worker(id int, delay time.Duration) func() {
+	return func() {
+		defer rs.wg.Done()
+		// A runtime.Goexit (t.FailNow, require) in a fixture or an event
+		// handler ends the worker's goroutine where it is: count the worker
+		// as failed rather than let it vanish. A Goexit in a scenario is
+		// counted by runScenario, which clears the phase.
+		gx := &goexitGuard{phase: "Setup"}
+		defer func() {
+			if !gx.returned && gx.phase != "" {
+				rs.setupFailed(&FixtureError{Fixture: gx.phase, Worker: id, Err: errGoexitWorker})
+			}
+		}()
+		rs.workerBody(id, delay, gx)
+		gx.returned = true
+	}
 }
 
 // goexitGuard tracks what user code a worker is in, for worker.
@@ -961,34 +965,66 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 // runScenarioAt is runScenario with the run's intended start, since the
 // session's t0, in the open model (-1 in the closed one): the latency is
 // measured from it and the service time from the actual start.
-func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario, pickErr error, intended time.Duration) bool {
-	name := ""
-	var err error
-	var d time.Duration
-	counted := false
-	defer func() {
-		if !counted { // runtime.Goexit (t.FailNow, require) in the scenario or a handler
-			if s.gx != nil {
-				s.gx.phase = "" // counted here as a failed run, not as a failed worker
-			}
-			if sc != nil && pickErr == nil {
-				rs.stats.scenarios[sc.index].failed.Add(1)
-			}
-			rs.stats.failed.Add(1)
-			rs.stats.errs.add(errGoexit)
-		}
-	}()
+//
+// The scenario is called from here, under the one deferred function that
+// both recovers its panic and counts a runtime.Goexit: a worker's stack
+// is scanned at every GC cycle, and each frame on it while the scenario
+// waits for the target costs there.
+func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario, pickErr error, intended time.Duration) (ok bool) {
+	r := scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil}
+	defer func() { ok = rs.endRun(&r, intended, recover()) }()
 	if pickErr != nil {
-		err = pickErr
-	} else {
-		name = sc.name
-		if rs.hasHandlers { // the scenario's name is only read for events
-			s.scenario.Store(sc)
-			rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: name})
+		return
+	}
+	if rs.hasHandlers { // the scenario's name is only read for events
+		s.scenario.Store(sc)
+		rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: sc.name})
+	}
+	r.start = time.Since(s.t0)
+	r.called = true
+	r.err = sc.fn(ctx, s)
+	r.returned = true
+	return
+}
+
+// scenarioRun is one scenario run in progress, for endRun.
+type scenarioRun struct {
+	ctx      context.Context
+	s        *Session
+	sc       *scenario
+	err      error         // the scenario's error, or the picker's
+	picked   bool          // sc was picked: no picker error
+	start    time.Duration // since the session's t0
+	called   bool          // the scenario function was called
+	returned bool          // and returned: not a panic, not a Goexit
+}
+
+// endRun records a scenario run and reports its success. It runs deferred
+// by runScenarioAt: p is what recover returned there. A run that neither
+// returned nor panicked was ended by runtime.Goexit (t.FailNow, require)
+// in the scenario or a ScenarioStart handler: it is counted as a failure,
+// and the Goexit goes on ending the worker.
+func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
+	s, sc, picked := r.s, r.sc, r.picked
+	if !r.returned && p == nil && picked {
+		if s.gx != nil {
+			s.gx.phase = "" // counted here as a failed run, not as a failed worker
 		}
-		start := time.Since(s.t0)
-		err = callScenario(ctx, sc.fn, s)
-		d = time.Since(s.t0) - start
+		rs.stats.scenarios[sc.index].failed.Add(1)
+		rs.stats.failed.Add(1)
+		rs.stats.errs.add(errGoexit)
+		return false
+	}
+	if p != nil {
+		if !r.called || r.returned {
+			panic(p) // not the scenario's: a bug of the runner's own
+		}
+		r.err = newPanicError(p)
+	}
+	name, err := "", r.err
+	if picked {
+		name = sc.name
+		d := time.Since(s.t0) - r.start
 		s.endScenario()
 		if rs.hasHandlers {
 			s.scenario.Store(nil)
@@ -1004,10 +1040,9 @@ func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario,
 		} else {
 			st.ok.Add(1)
 		}
-	}
-	counted = true
-	if sink := rs.stats.sink; sink != nil && sc != nil && pickErr == nil {
-		sink.scenario(sc.index, err == nil)
+		if sink := rs.stats.sink; sink != nil {
+			sink.scenario(sc.index, err == nil)
+		}
 	}
 	if err == nil {
 		rs.stats.ok.Add(1)
@@ -1019,9 +1054,9 @@ func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario,
 	}
 	failed := rs.stats.failed.Add(1)
 	interrupted := false
-	if ce := ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce)) {
+	if ce := r.ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce)) {
 		rs.stats.interrupted.Add(1)
-		if sc != nil && pickErr == nil {
+		if picked {
 			rs.stats.scenarios[sc.index].interrupted.Add(1)
 		}
 		interrupted = true
@@ -1064,16 +1099,6 @@ func (rs *runState) reportFailure(s *Session, name string, err error) {
 		line += "\n" + strings.TrimRight(string(pe.Stack), "\n")
 	}
 	rs.console.Println(line)
-}
-
-// callScenario runs fn, turning a panic into a *PanicError.
-func callScenario(ctx context.Context, fn ScenarioFunc, s *Session) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = newPanicError(p)
-		}
-	}()
-	return fn(ctx, s)
 }
 
 var errGoexitWorker = errors.New("molotov: worker ended by runtime.Goexit (t.FailNow or require in a fixture, an event handler or the ScenarioPicker?); return an error instead")

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -222,6 +223,19 @@ func (c *proxyCache) proxy(req *http.Request) (*url.URL, error) {
 	return u, err
 }
 
+// sessionProxy returns the Proxy of a session's transport: none when the
+// environment names no proxy, since http.ProxyFromEnvironment would then
+// answer nil to every request (and net/http skips its proxy lookup
+// altogether for a nil Proxy), else the cached ProxyFromEnvironment.
+func sessionProxy() func(*http.Request) (*url.URL, error) {
+	for _, k := range [...]string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"} {
+		if os.Getenv(k) != "" {
+			return new(proxyCache).proxy
+		}
+	}
+	return nil
+}
+
 // newSession builds the worker's session from its config.
 func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) {
 	if cfg == nil {
@@ -246,7 +260,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		// http.DefaultTransport's settings, built afresh: Clone would also
 		// copy the TLS config that DefaultTransport grew when first used.
 		tr := &http.Transport{
-			Proxy:                 new(proxyCache).proxy,
+			Proxy:                 sessionProxy(),
 			DialContext:           defaultDialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          100,

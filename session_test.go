@@ -951,3 +951,21 @@ func TestSessionBodyTimeoutNamesRequest(t *testing.T) {
 	assert.NotContains(t, msg, "molotov::", "malformed message")
 	assert.Contains(t, msg, "GET "+srv.URL+"/stall", "the body timeout does not name its request")
 }
+
+func TestSessionProxyOnlyWhenTheEnvironmentNamesOne(t *testing.T) {
+	vars := []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"}
+	for _, k := range vars {
+		t.Setenv(k, "")
+	}
+	if sessionProxy() != nil {
+		t.Fatal("no proxy variable set, yet the session's transport has a Proxy func")
+	}
+	for _, k := range vars {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, "http://127.0.0.1:9")
+			if sessionProxy() == nil {
+				t.Errorf("%s is set, yet the session's transport has no Proxy func", k)
+			}
+		})
+	}
+}
