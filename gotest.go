@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/tick"
 )
 
 // TB is the part of testing.TB that Runner.Test uses; *testing.T and
@@ -83,9 +84,14 @@ func (r *Runner) Test(t TB) *Result {
 				t.Logf("molotov: run clipped to %v by the test deadline", budget.Round(time.Millisecond))
 				cfg.Duration = max(budget, time.Millisecond)
 			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, dl.Add(-margin/2))
-			defer cancel()
+			// The backstop at the deadline is a tick, not
+			// context.WithDeadline: no runtime timer stays pending
+			// during the run (see internal/tick).
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			stop := tick.Start(max(time.Until(dl.Add(-margin/2)), time.Millisecond), func() { cancel(context.DeadlineExceeded) })
+			defer stop()
+			defer cancel(nil)
 		}
 	}
 	sigCtx, stopSignals := cancelOnSignal(ctx)

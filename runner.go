@@ -21,6 +21,7 @@ import (
 
 	"github.com/molotov-go/molotov/internal/console"
 	"github.com/molotov-go/molotov/internal/statsd"
+	"github.com/molotov-go/molotov/internal/tick"
 )
 
 // Runner runs the scenarios of a registry with a number of workers. Its
@@ -1126,22 +1127,9 @@ func (rs *runState) startWorkerEvents() func() {
 	if !rs.hasHandlers {
 		return func() {}
 	}
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case now := <-t.C:
-				rs.emit(Event{Kind: CurrentWorkers, Time: now, Worker: -1, Workers: int(rs.stats.active.Load())})
-			}
-		}
-	}()
-	return func() { close(quit); <-done }
+	return tick.Start(time.Second, func() { // no runtime timer pending (see internal/tick)
+		rs.emit(Event{Kind: CurrentWorkers, Time: time.Now(), Worker: -1, Workers: int(rs.stats.active.Load())})
+	})
 }
 
 // sizer implements Molotov's sizing: over a one-minute window, once at

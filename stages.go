@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/molotov-go/molotov/internal/tick"
 )
 
 // Stage is one step of a load shape (Runner.Stages): over Duration, the
@@ -191,24 +193,7 @@ func (rs *runState) shapeWorkers() func() {
 		rs.gate.set(int(math.Round(stageTarget(rs.cfg.Stages, time.Since(rs.start), false))))
 	}
 	update()
-	t := time.NewTicker(50 * time.Millisecond)
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		for {
-			select {
-			case <-t.C:
-				update()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() {
-		t.Stop()
-		close(done)
-		<-exited
-	}
+	return tick.Start(50*time.Millisecond, update) // no runtime timer pending (see internal/tick)
 }
 
 // wait blocks until worker id may run, or stop closes; it reports whether

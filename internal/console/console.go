@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/molotov-go/molotov/internal/tick"
 )
 
 // eraseLine returns the cursor to column 0 and clears the line.
@@ -121,27 +123,14 @@ func (c *Console) Live(interval time.Duration, status func() string) (stop func(
 	}
 	c.Status(status())
 
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				c.Status(status())
-			}
-		}
-	}()
+	// A tick, not a time.Ticker: no runtime timer stays pending for the
+	// run (see internal/tick).
+	stopTick := tick.Start(interval, func() { c.Status(status()) })
 
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(done)
-			<-exited
+			stopTick()
 			c.final(status())
 		})
 	}
