@@ -55,27 +55,32 @@ type Session struct {
 	// emits events, whoever makes it.
 	Client *http.Client
 
-	rs       *runState
-	base     string // base URL without trailing slash; "" when none
-	header   http.Header
+	// The fields every request reads or writes come first and together,
+	// so that a request touches few cache lines of its session: with
+	// many workers a session is rarely still in cache when its next
+	// request comes.
+	rs     *runState
+	header http.Header
+	// t0 is the session's clock base: times are kept as time.Since(t0),
+	// one monotonic clock read (time.Now reads two clocks).
+	t0     time.Time
+	trans  *http.Transport // the worker's own transport, closed when the session ends
+	mu     sync.Mutex      // guards bodies, rt, names, key and values
+	bodies []*trackedBody  // bodies handed out during the current scenario run
+	// rt bounds requests without a context and a timer per request.
+	rt     reqTimeout
+	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor
+	jar    lazyJar
+
+	base     string                     // base URL without trailing slash; "" when none
 	logger   atomic.Pointer[zap.Logger] // made on first use: most scenarios never log
 	step     int
 	iter     int64
 	scenario atomic.Pointer[scenario] // the scenario running now, for events
+	values   map[any]any
+	names    map[string]*nameEntry // this session's request names, "METHOD /path"
+	key      []byte                // scratch for building "METHOD /path"
 
-	mu     sync.Mutex
-	values map[any]any
-	bodies []*trackedBody               // bodies handed out during the current scenario run
-	names  map[string]*nameEntry        // this session's request names, "METHOD /path"
-	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor
-	key    []byte                       // scratch for building "METHOD /path"
-	trans  *http.Transport              // the worker's own transport, closed when the session ends
-
-	// t0 is the session's clock base: times are kept as time.Since(t0),
-	// one monotonic clock read (time.Now reads two clocks).
-	t0 time.Time
-	// rt bounds requests without a context and a timer per request.
-	rt reqTimeout
 	// gx is the worker's runtime.Goexit guard; nil outside a worker.
 	gx *goexitGuard
 }
@@ -88,9 +93,9 @@ type Session struct {
 // run's clock (clock.go) cancels it once it is past its deadline, at most
 // clockPeriod late. A second request in flight at the same time, a
 // timeout shorter than minClockTimeout, or a session with a custom
-// Transport falls back to a context.WithDeadline of its own.
+// Transport falls back to a context.WithDeadline of its own. The
+// session's mu guards every field but due.
 type reqTimeout struct {
-	mu       sync.Mutex
 	parent   context.Context         // what ctx derives from; always of a comparable type
 	ctx      *sharedCtx              // the reusable request context; nil: none
 	cancel   context.CancelCauseFunc // cancels ctx
@@ -116,8 +121,8 @@ type sharedCtx struct {
 // shared context that was taken or cancelled in between.
 func (s *Session) requestContext(ctx context.Context) context.Context {
 	r := &s.rt
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if r.ctx != nil && r.busy == nil && r.parent == ctx {
 		return r.ctx
 	}
@@ -133,8 +138,8 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 		return nil, false
 	}
 	r := &s.rt
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if r.busy != nil || r.closed {
 		return nil, false
 	}
@@ -156,12 +161,12 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 // releaseTimeout ends b's hold on the reusable context.
 func (s *Session) releaseTimeout(b *trackedBody) {
 	r := &s.rt
-	r.mu.Lock()
+	s.mu.Lock()
 	if r.busy == b {
 		r.busy = nil
 		r.due.Store(0)
 	}
-	r.mu.Unlock()
+	s.mu.Unlock()
 }
 
 // expireTimeout cancels the request holding the reusable context if it is
@@ -171,17 +176,17 @@ func (s *Session) expireTimeout(now time.Time) {
 	if due := r.due.Load(); due == 0 || int64(now.Sub(s.t0)) < due {
 		return
 	}
-	r.mu.Lock()
+	s.mu.Lock()
 	b := r.busy
 	if b == nil || r.closed || r.deadline > now.Sub(s.t0) {
-		r.mu.Unlock()
+		s.mu.Unlock()
 		return
 	}
 	b.timedOut.Store(true)
 	cancel := r.cancel
 	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
 	r.due.Store(0)
-	r.mu.Unlock()
+	s.mu.Unlock()
 	cancel(context.DeadlineExceeded)
 }
 
@@ -189,8 +194,8 @@ func (s *Session) expireTimeout(now time.Time) {
 // session ends.
 func (s *Session) closeTimeout() {
 	r := &s.rt
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	r.closed = true
 	r.due.Store(0)
 	if r.cancel != nil {
@@ -281,7 +286,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		s.trans = tr
 		rt = tr
 	}
-	jar, _ := cookiejar.New(nil) // cookiejar.New never fails with nil options
+	s.jar.jar, _ = cookiejar.New(nil) // cookiejar.New never fails with nil options
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = rs.cfg.RequestTimeout
@@ -289,7 +294,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 	// The timeout lives in the measuring transport, not in Client.Timeout:
 	// the client's own timer would wrap the body outside our tracking and
 	// start a goroutine per request.
-	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: &lazyJar{jar: jar}, CheckRedirect: checkRedirect}
+	s.Client = &http.Client{Transport: &measuringTransport{base: rt, s: s, timeout: timeout}, Jar: &s.jar, CheckRedirect: checkRedirect}
 	rs.sessions.add(s)
 	return s, nil
 }
@@ -910,15 +915,15 @@ func (b *trackedBody) abort() {
 		return
 	}
 	r := &b.s.rt
-	r.mu.Lock()
+	b.s.mu.Lock()
 	if r.busy != b {
-		r.mu.Unlock()
+		b.s.mu.Unlock()
 		return
 	}
 	cancel := r.cancel
 	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
 	r.due.Store(0)
-	r.mu.Unlock()
+	b.s.mu.Unlock()
 	cancel(context.Canceled)
 }
 
