@@ -879,7 +879,53 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	if rs.open != nil {
 		rs.openLoop(rs.ctx, s, rs.open)
 	} else {
-		rs.loop(rs.ctx, s, &timer)
+		// The closed model's loop of scenario runs, here rather than in a
+		// function of its own: one frame less on the worker's stack (see
+		// runScenarioAt).
+		ctx := rs.ctx
+		cfg := &rs.cfg
+		rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
+	runs:
+		for step := 1; ; step++ {
+			if rs.stopping() || ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
+				break runs
+			}
+			if g := rs.gate; g != nil && !g.allowed(s.Worker) {
+				rs.stats.active.Add(-1) // resting while the shape is below this worker
+				ok := g.wait(s.Worker, rs.stopCh)
+				rs.stats.addActive()
+				if !ok {
+					break runs
+				}
+			}
+			var sc *scenario
+			var pickErr error
+			switch {
+			case cfg.SingleRun:
+				if step > len(rs.snap.scenarios) {
+					break runs
+				}
+				sc = rs.snap.scenarios[step-1]
+			case cfg.SingleMode != "":
+				sc = rs.snap.byName[cfg.SingleMode]
+			case rs.snap.picker != nil:
+				sc, pickErr = rs.pickWith(s.Worker, step)
+			default:
+				sc = rs.pick(rng)
+			}
+			s.step = step
+			s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
+			ok := rs.runScenario(ctx, s, sc, pickErr)
+			last := (cfg.MaxRuns > 0 && step == cfg.MaxRuns) || (cfg.SingleRun && step == len(rs.snap.scenarios))
+			if last {
+				break runs // no delay after a worker's last run: it would only hold back teardown
+			}
+			d := cfg.Delay
+			if ok && sc != nil {
+				d += sc.delay
+			}
+			rs.sleep(&timer, d)
+		}
 	}
 	gx.inCall = false
 }
@@ -890,53 +936,10 @@ func (rs *runState) setupFailed(err error) {
 	rs.logger.Error("fixture failed", zap.Error(err))
 }
 
-// loop runs scenarios until the run stops or the worker is done.
-func (rs *runState) loop(ctx context.Context, s *Session, timer **time.Timer) {
-	cfg := &rs.cfg
-	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
-	for step := 1; ; step++ {
-		if rs.stopping() || ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
-			return
-		}
-		if g := rs.gate; g != nil && !g.allowed(s.Worker) {
-			rs.stats.active.Add(-1) // resting while the shape is below this worker
-			ok := g.wait(s.Worker, rs.stopCh)
-			rs.stats.addActive()
-			if !ok {
-				return
-			}
-		}
-		var sc *scenario
-		var pickErr error
-		switch {
-		case cfg.SingleRun:
-			if step > len(rs.snap.scenarios) {
-				return
-			}
-			sc = rs.snap.scenarios[step-1]
-		case cfg.SingleMode != "":
-			sc = rs.snap.byName[cfg.SingleMode]
-		case rs.snap.picker != nil:
-			sc, pickErr = rs.pickWith(s.Worker, step)
-		default:
-			sc = rs.pick(rng)
-		}
-		s.step = step
-		s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
-		ok := rs.runScenario(ctx, s, sc, pickErr)
-		last := (cfg.MaxRuns > 0 && step == cfg.MaxRuns) || (cfg.SingleRun && step == len(rs.snap.scenarios))
-		if last {
-			return // no delay after a worker's last run: it would only hold back teardown
-		}
-		d := cfg.Delay
-		if ok && sc != nil {
-			d += sc.delay
-		}
-		rs.sleep(timer, d)
-	}
-}
-
 func (rs *runState) pick(rng *rand.Rand) *scenario {
+	if len(rs.snap.scenarios) == 1 { // the common load test of one scenario needs no draw
+		return rs.snap.scenarios[0]
+	}
 	x := rng.IntN(rs.snap.totalWeight)
 	i := sort.SearchInts(rs.cumWeights, x+1)
 	return rs.snap.scenarios[i]
