@@ -126,16 +126,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 			step--
 			continue
 		}
-		var sc *scenario
-		var pickErr error
-		switch {
-		case cfg.SingleMode != "":
-			sc = rs.snap.byName[cfg.SingleMode]
-		case rs.snap.picker != nil:
-			sc, pickErr = rs.pickWith(s.Worker, step)
-		default:
-			sc = rs.pick(rng)
-		}
+		sc, pickErr := rs.choose(s.Worker, step, rng)
 		s.step = step
 		s.iter = rs.stats.started.Add(1)
 		taken = false

@@ -900,18 +900,13 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 			}
 			var sc *scenario
 			var pickErr error
-			switch {
-			case cfg.SingleRun:
+			if cfg.SingleRun {
 				if step > len(rs.snap.scenarios) {
 					break runs
 				}
 				sc = rs.snap.scenarios[step-1]
-			case cfg.SingleMode != "":
-				sc = rs.snap.byName[cfg.SingleMode]
-			case rs.snap.picker != nil:
-				sc, pickErr = rs.pickWith(s.Worker, step)
-			default:
-				sc = rs.pick(rng)
+			} else {
+				sc, pickErr = rs.choose(s.Worker, step, rng)
 			}
 			s.step = step
 			s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
@@ -936,6 +931,19 @@ func (rs *runState) setupFailed(err error) {
 	rs.logger.Error("fixture failed", zap.Error(err))
 }
 
+// choose picks the scenario of a worker's step: SingleMode's, the
+// ScenarioPicker's, or a draw by weight.
+func (rs *runState) choose(worker, step int, rng *rand.Rand) (*scenario, error) {
+	switch {
+	case rs.cfg.SingleMode != "":
+		return rs.snap.byName[rs.cfg.SingleMode], nil
+	case rs.snap.picker != nil:
+		return rs.pickWith(worker, step)
+	}
+	return rs.pick(rng), nil
+}
+
+// pick draws a scenario by weight.
 func (rs *runState) pick(rng *rand.Rand) *scenario {
 	if len(rs.snap.scenarios) == 1 { // the common load test of one scenario needs no draw
 		return rs.snap.scenarios[0]
