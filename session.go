@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"reflect"
@@ -113,6 +114,38 @@ type sharedCtx struct {
 	context.Context
 	s      *Session
 	parent context.Context
+	trace  any // parent.Value(traceKey), kept: a context's values never change
+}
+
+// Value answers net/http's lookup of a ClientTrace, which it makes on
+// every request and again while writing it, from what the parent said
+// when the context was made, instead of walking the chain of contexts
+// each time.
+func (c *sharedCtx) Value(key any) any {
+	if key == traceKey && traceKey != nil {
+		return c.trace
+	}
+	return c.Context.Value(key)
+}
+
+// traceKey is the key under which net/http/httptrace keeps a ClientTrace
+// in a context: learnt once, by having httptrace look one up in a context
+// that records the key it is asked for.
+var traceKey = func() any {
+	r := &keyRecorder{Context: context.Background()}
+	httptrace.ContextClientTrace(r)
+	return r.key
+}()
+
+// keyRecorder is a context that records the last key it was asked for.
+type keyRecorder struct {
+	context.Context
+	key any
+}
+
+func (r *keyRecorder) Value(key any) any {
+	r.key = key
+	return nil
 }
 
 // requestContext returns the context a request helper should build its
@@ -151,7 +184,11 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 			r.cancel(context.Canceled) // detach from the old parent
 		}
 		ctx, cancel := context.WithCancelCause(parent)
-		r.ctx, r.cancel, r.parent = &sharedCtx{Context: ctx, s: s, parent: parent}, cancel, parent
+		sc := &sharedCtx{Context: ctx, s: s, parent: parent}
+		if traceKey != nil {
+			sc.trace = parent.Value(traceKey)
+		}
+		r.ctx, r.cancel, r.parent = sc, cancel, parent
 	}
 	r.busy, r.deadline = b, deadline
 	r.due.Store(int64(deadline))

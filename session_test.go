@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"sort"
 	"strconv"
 	"strings"
@@ -968,4 +969,21 @@ func TestSessionProxyOnlyWhenTheEnvironmentNamesOne(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A ClientTrace in the context given to Run reaches every request made
+// with the scenario's context, through the session's shared request
+// context and its shortcut for the trace's key.
+func TestClientTraceInRunContextReachesRequests(t *testing.T) {
+	require.NotNil(t, traceKey, "httptrace's context key was not learnt")
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	var got atomic.Int64
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got.Add(1) }}
+	reg := sbOneScenario("traced", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(context.Background(), trace), 10*time.Second)
+	defer cancel()
+	res, err := (&Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 5, Quiet: true}).Run(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 10, res.OK, "errors: %v", res.Errors)
+	assert.EqualValues(t, 10, got.Load(), "GotConn calls: one per request")
 }
