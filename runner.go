@@ -63,7 +63,7 @@ type Runner struct {
 	Sizing          bool          // add workers until the failure ratio passes SizingTolerance (Molotov --sizing)
 	SizingTolerance float64       // percent of failures per success over the last minute; zero: 5
 	ForceShutdown   bool          // at a stop, cancel runs in flight at once (Molotov --force-shutdown)
-	RequestTimeout  time.Duration // bounds a whole request, headers and body; zero: 30s
+	RequestTimeout  time.Duration // bounds a whole request, headers and body, to within 10ms; zero: 30s
 	// InsecureSkipVerify turns off TLS certificate verification in the
 	// sessions' own transports (not in a SessionConfig.Transport), for a
 	// target with a self-signed certificate; the run logs a warning.
@@ -817,63 +817,24 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 	}
 	rs.stats.addActive()
 	defer rs.stats.active.Add(-1)
+	// The fixtures run in functions of their own: their closures and
+	// temporaries stay off this frame, which is on the worker's stack for
+	// the whole run (see runScenarioAt).
 	fx := &rs.snap.fixtures
 	if fx.teardown != nil {
-		defer func() {
-			if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
-				gx.phase = "Teardown"
-			}
-			ctx, cancel := rs.teardownContext()
-			defer cancel()
-			if err := callFixture("Teardown", id, func() error { fx.teardown(ctx, id); return nil }); err != nil {
-				rs.logger.Error("fixture failed", zap.Error(err))
-			}
-		}()
+		defer rs.teardownWorker(id, gx)
 	}
-	var sc *SessionConfig
-	if fx.setup != nil {
-		gx.inCall = true
-		err := callFixture("Setup", id, func() error {
-			c := rs.cfg
-			var err error
-			sc, err = fx.setup(rs.ctx, id, &c)
-			return err
-		})
-		gx.inCall = false
-		if err != nil {
-			rs.setupFailed(err)
-			return
-		}
-	}
-	s, err := newSession(rs, id, sc)
-	if err != nil {
-		rs.setupFailed(&FixtureError{Fixture: "Setup", Worker: id, Err: err})
+	s := rs.setupWorker(id, gx)
+	if s == nil {
 		return
 	}
 	defer s.close()
 	s.gx = gx
 	if fx.teardownSession != nil {
-		defer func() {
-			if gx.phase != "" && !gx.inCall {
-				gx.phase = "TeardownSession"
-			}
-			ctx, cancel := rs.teardownContext()
-			defer cancel()
-			if err := callFixture("TeardownSession", id, func() error { return fx.teardownSession(ctx, s) }); err != nil {
-				rs.logger.Error("fixture failed", zap.Error(err))
-			}
-			s.endScenario()
-		}()
+		defer rs.teardownSession(s, gx)
 	}
-	if fx.setupSession != nil {
-		gx.phase, gx.inCall = "SetupSession", true
-		err := callFixture("SetupSession", id, func() error { return fx.setupSession(rs.ctx, s) })
-		gx.inCall = false
-		s.endScenario()
-		if err != nil {
-			rs.setupFailed(err)
-			return
-		}
+	if fx.setupSession != nil && !rs.setupSession(s, gx) {
+		return
 	}
 	gx.phase, gx.inCall = "OnEvent or ScenarioPicker", true
 	if rs.open != nil {
@@ -923,6 +884,73 @@ func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
 		}
 	}
 	gx.inCall = false
+}
+
+// setupWorker runs the Setup fixture, if any, and makes the worker's
+// session from its SessionConfig. It returns nil when either failed,
+// counted as a failed setup.
+func (rs *runState) setupWorker(id int, gx *goexitGuard) *Session {
+	var sc *SessionConfig
+	if setup := rs.snap.fixtures.setup; setup != nil {
+		gx.inCall = true
+		err := callFixture("Setup", id, func() error {
+			c := rs.cfg
+			var err error
+			sc, err = setup(rs.ctx, id, &c)
+			return err
+		})
+		gx.inCall = false
+		if err != nil {
+			rs.setupFailed(err)
+			return nil
+		}
+	}
+	s, err := newSession(rs, id, sc)
+	if err != nil {
+		rs.setupFailed(&FixtureError{Fixture: "Setup", Worker: id, Err: err})
+		return nil
+	}
+	return s
+}
+
+// setupSession runs the SetupSession fixture on s; false: it failed,
+// counted as a failed setup.
+func (rs *runState) setupSession(s *Session, gx *goexitGuard) bool {
+	gx.phase, gx.inCall = "SetupSession", true
+	err := callFixture("SetupSession", s.Worker, func() error { return rs.snap.fixtures.setupSession(rs.ctx, s) })
+	gx.inCall = false
+	s.endScenario()
+	if err != nil {
+		rs.setupFailed(err)
+		return false
+	}
+	return true
+}
+
+// teardownSession runs the TeardownSession fixture on s, deferred by
+// workerBody, then drains what it left open.
+func (rs *runState) teardownSession(s *Session, gx *goexitGuard) {
+	if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
+		gx.phase = "TeardownSession"
+	}
+	ctx, cancel := rs.teardownContext()
+	defer cancel()
+	if err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) }); err != nil {
+		rs.logger.Error("fixture failed", zap.Error(err))
+	}
+	s.endScenario()
+}
+
+// teardownWorker runs the Teardown fixture, deferred by workerBody.
+func (rs *runState) teardownWorker(id int, gx *goexitGuard) {
+	if gx.phase != "" && !gx.inCall {
+		gx.phase = "Teardown"
+	}
+	ctx, cancel := rs.teardownContext()
+	defer cancel()
+	if err := callFixture("Teardown", id, func() error { rs.snap.fixtures.teardown(ctx, id); return nil }); err != nil {
+		rs.logger.Error("fixture failed", zap.Error(err))
+	}
 }
 
 func (rs *runState) setupFailed(err error) {
@@ -990,13 +1018,21 @@ func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario,
 	}
 	if rs.hasHandlers { // the scenario's name is only read for events
 		s.scenario.Store(sc)
-		rs.emit(Event{Kind: ScenarioStart, Time: time.Now(), Worker: s.Worker, Scenario: sc.name})
+		rs.emitScenario(ScenarioStart, s, sc.name, nil)
 	}
 	r.start = time.Since(s.t0)
 	r.called = true
 	r.err = sc.fn(ctx, s)
 	r.returned = true
 	return
+}
+
+// emitScenario sends a ScenarioStart, ScenarioSuccess or ScenarioFailure
+// event; never inlined, for the reason emitRequest gives.
+//
+//go:noinline
+func (rs *runState) emitScenario(kind EventKind, s *Session, name string, err error) {
+	rs.emit(Event{Kind: kind, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})
 }
 
 // scenarioRun is one scenario run in progress, for endRun.
@@ -1059,7 +1095,7 @@ func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
 	if err == nil {
 		rs.stats.ok.Add(1)
 		if rs.hasHandlers {
-			rs.emit(Event{Kind: ScenarioSuccess, Time: time.Now(), Worker: s.Worker, Scenario: name})
+			rs.emitScenario(ScenarioSuccess, s, name, nil)
 		}
 		rs.observeSizing(false)
 		return true
@@ -1075,7 +1111,7 @@ func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
 	}
 	rs.stats.errs.add(err)
 	if rs.hasHandlers {
-		rs.emit(Event{Kind: ScenarioFailure, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})
+		rs.emitScenario(ScenarioFailure, s, name, err)
 	}
 	if rs.cfg.Verbose >= 1 {
 		rs.reportFailure(s, name, err)

@@ -680,7 +680,7 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	st := s.statsFor(req)
 	if rs.hasHandlers {
-		rs.emit(Event{Kind: SendingRequest, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req})
+		s.emitRequest(SendingRequest, req, nil, nil)
 	}
 	if rs.cfg.Verbose >= 2 {
 		rs.dumpRequest(req)
@@ -719,7 +719,7 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 		}
 		st.record(time.Since(s.t0)-start, 0, true)
 		if rs.hasHandlers {
-			rs.emit(Event{Kind: ResponseReceived, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Err: err})
+			s.emitRequest(ResponseReceived, req, nil, err)
 		}
 		return nil, err
 	}
@@ -727,7 +727,7 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 		rs.dumpResponse(resp)
 	}
 	if rs.hasHandlers {
-		rs.emit(Event{Kind: ResponseReceived, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Response: resp})
+		s.emitRequest(ResponseReceived, req, resp, nil)
 	}
 	b.rc, b.last, b.status = resp.Body, time.Since(s.t0), resp.StatusCode
 	resp.Body = b
@@ -747,6 +747,17 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 	s.bodies = append(s.bodies, b)
 	s.mu.Unlock()
 	return resp, nil
+}
+
+// emitRequest sends a SendingRequest or ResponseReceived event. It is a
+// function of its own, never inlined, so that the Event does not sit in
+// the frame of RoundTrip, which is on a worker's stack for the whole
+// request: a worker's stack stays small (its size is most of a worker's
+// memory) and quick to scan at each GC cycle.
+//
+//go:noinline
+func (s *Session) emitRequest(kind EventKind, req *http.Request, resp *http.Response, err error) {
+	s.rs.emit(Event{Kind: kind, Time: time.Now(), Worker: s.Worker, Scenario: s.scenarioName(), Request: req, Response: resp, Err: err})
 }
 
 func (s *Session) scenarioName() string {
