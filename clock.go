@@ -25,12 +25,12 @@ const minClockTimeout = 20 * clockPeriod
 func (rs *runState) startClock(tl *timeline) (stop func()) {
 	return tick.Start(clockPeriod, func() {
 		now := time.Now()
+		rs.sessions.expire(now) // first: a timeline point can take a few milliseconds
 		elapsed := now.Sub(rs.start)
 		if d := rs.cfg.Duration; d > 0 && elapsed >= d {
 			rs.stop(StopDuration)
 		}
 		tl.tick(elapsed)
-		rs.sessions.expire(now)
 	})
 }
 

@@ -51,6 +51,15 @@ func TestGoexitOutsideAScenarioFailsTheWorker(t *testing.T) {
 				return nil
 			})
 		}, "TeardownSession"},
+		{"TeardownSession, with a Teardown after it", func(reg *Registry) {
+			reg.TeardownSession(func(ctx context.Context, s *Session) error {
+				if s.Worker == 0 {
+					runtime.Goexit()
+				}
+				return nil
+			})
+			reg.Teardown(func(ctx context.Context, worker int) {})
+		}, "TeardownSession"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

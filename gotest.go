@@ -17,6 +17,16 @@ import (
 	"github.com/molotov-go/molotov/internal/tick"
 )
 
+// backstopCtx is Runner.Test's context: cancelled, with the cause
+// context.DeadlineExceeded, by a tick at its deadline, which it reports
+// as context.WithDeadline's would (see Runner.Test on why not a timer).
+type backstopCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c backstopCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
 // TB is the part of testing.TB that Runner.Test uses; *testing.T and
 // *testing.B satisfy it.
 type TB interface {
@@ -87,9 +97,13 @@ func (r *Runner) Test(t TB) *Result {
 			// The backstop at the deadline is a tick, not
 			// context.WithDeadline: no runtime timer stays pending
 			// during the run (see internal/tick).
-			var cancel context.CancelCauseFunc
-			ctx, cancel = context.WithCancelCause(ctx)
-			stop := tick.Start(max(time.Until(dl.Add(-margin/2)), time.Millisecond), func() { cancel(context.DeadlineExceeded) })
+			end := dl.Add(-margin / 2)
+			cctx, cancel := context.WithCancelCause(ctx)
+			ctx = backstopCtx{Context: cctx, deadline: end}
+			// At least 100ms: the backstop is margin/2 (half a second or
+			// more) before the test's own deadline, and a shorter period
+			// would wake the tick that often until Test returns.
+			stop := tick.Start(max(time.Until(end), 100*time.Millisecond), func() { cancel(context.DeadlineExceeded) })
 			defer stop()
 			defer cancel(nil)
 		}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -324,6 +325,29 @@ func TestRunnerTestClipsToDeadline(t *testing.T) {
 	assert.Equal(t, StopDuration, res.StopReason)
 	assert.Contains(t, strings.Join(tb.logs, "\n"), "clipped")
 	assert.Empty(t, tb.errs)
+}
+
+// At the backstop before the test deadline, requests still in flight are
+// cancelled and counted as interrupted, not as the target's failures, and
+// the scenario's context reports that deadline.
+func TestRunnerTestBackstopInterruptsRequests(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	var sawDeadline atomic.Bool
+	reg := sbOneScenario("hang", func(ctx context.Context, s *Session) error {
+		_, ok := ctx.Deadline()
+		sawDeadline.Store(ok)
+		return sbGet(ctx, s, "/")
+	})
+	tb := deadlineTB{newFakeTB(t)}
+	tb.deadline = time.Now().Add(3 * time.Second)
+	start := time.Now()
+	res := (&Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 10 * time.Second, RequestTimeout: 20 * time.Second, Quiet: true}).Test(tb)
+	require.NotNil(t, res)
+	assert.Less(t, time.Since(start), 3*time.Second, "the backstop ends the run before the test deadline")
+	assert.EqualValues(t, 2, res.Interrupted, "the two hanging runs were interrupted; errors: %v", res.Errors)
+	assert.Equal(t, res.Started, res.OK+res.Failed)
+	assert.True(t, sawDeadline.Load(), "the scenario's context has the backstop's deadline")
+	assert.Empty(t, tb.errs, "an interrupted run is not the target's failure")
 }
 
 func TestRunnerTestStopsOnSIGINT(t *testing.T) {

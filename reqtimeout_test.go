@@ -163,3 +163,33 @@ func TestReqTimeoutParentChangesAndCancel(t *testing.T) {
 	assert.EqualValues(t, 1, res.Failed)
 	assert.Equal(t, StopCancelled, res.StopReason)
 }
+
+// sessionValueCtx is a context whose Value also looks in the session: a
+// user's context may call back into the session while net/http or the
+// session's timeout inspect it.
+type sessionValueCtx struct {
+	context.Context
+	s *Session
+}
+
+func (c sessionValueCtx) Value(k any) any {
+	if v := c.s.Value(k); v != nil {
+		return v
+	}
+	return c.Context.Value(k)
+}
+
+func TestReqTimeoutParentThatReadsTheSession(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	reg := sbOneScenario("callback", func(ctx context.Context, s *Session) error {
+		return sbGet(sessionValueCtx{ctx, s}, s, "/")
+	})
+	done := make(chan *Result, 1)
+	go func() { done <- sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 3, Quiet: true}) }()
+	select {
+	case res := <-done:
+		assert.EqualValues(t, 6, res.OK, "errors: %v", res.Errors)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run hung: the session's lock is held while the request's context is asked for values")
+	}
+}

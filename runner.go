@@ -935,7 +935,10 @@ func (rs *runState) teardownSession(s *Session, gx *goexitGuard) {
 	}
 	ctx, cancel := rs.teardownContext()
 	defer cancel()
-	if err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) }); err != nil {
+	gx.inCall = true // a Goexit in it keeps its name through Teardown
+	err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) })
+	gx.inCall = false
+	if err != nil {
 		rs.logger.Error("fixture failed", zap.Error(err))
 	}
 	s.endScenario()
@@ -1065,7 +1068,7 @@ func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
 	}
 	if p != nil {
 		if !r.called || r.returned {
-			panic(p) // not the scenario's: a bug of the runner's own
+			panic(p) // not the scenario's but the runner's own bug: re-raised while its frames are still on the stack, so the crash shows where
 		}
 		r.err = newPanicError(p)
 	}
@@ -1102,7 +1105,9 @@ func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
 	}
 	failed := rs.stats.failed.Add(1)
 	interrupted := false
-	if ce := r.ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce)) {
+	// Interrupted: the run's context ended, and the error says so, either
+	// as its error or as its cause (net/http returns the cause).
+	if ce := r.ctx.Err(); ce != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ce) || errors.Is(err, context.Cause(r.ctx))) {
 		rs.stats.interrupted.Add(1)
 		if picked {
 			rs.stats.scenarios[sc.index].interrupted.Add(1)

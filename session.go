@@ -172,27 +172,43 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 	}
 	r := &s.rt
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if r.busy != nil || r.closed {
+		s.mu.Unlock()
 		return nil, false
 	}
-	if r.ctx == nil || r.parent != parent || r.ctx.Err() != nil {
-		if !reflect.TypeOf(parent).Comparable() {
-			return nil, false // r.parent != parent would panic next time
-		}
-		if r.cancel != nil {
-			r.cancel(context.Canceled) // detach from the old parent
-		}
-		ctx, cancel := context.WithCancelCause(parent)
-		sc := &sharedCtx{Context: ctx, s: s, parent: parent}
-		if traceKey != nil {
-			sc.trace = parent.Value(traceKey)
-		}
-		r.ctx, r.cancel, r.parent = sc, cancel, parent
+	if r.ctx != nil && r.parent == parent && r.ctx.Err() == nil {
+		r.busy, r.deadline = b, deadline
+		r.due.Store(int64(deadline))
+		s.mu.Unlock()
+		return r.ctx, true
 	}
+	s.mu.Unlock()
+	// A new shared context, made without the lock: making it calls the
+	// parent's methods (Done, Value, AfterFunc), which may be the user's
+	// and may use the session.
+	if !reflect.TypeOf(parent).Comparable() {
+		return nil, false // r.parent != parent would panic next time
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	sc := &sharedCtx{Context: ctx, s: s, parent: parent}
+	if traceKey != nil {
+		sc.trace = parent.Value(traceKey)
+	}
+	s.mu.Lock()
+	if r.busy != nil || r.closed { // another request took the slot meanwhile
+		s.mu.Unlock()
+		cancel(context.Canceled)
+		return nil, false
+	}
+	old := r.cancel
+	r.ctx, r.cancel, r.parent = sc, cancel, parent
 	r.busy, r.deadline = b, deadline
 	r.due.Store(int64(deadline))
-	return r.ctx, true
+	s.mu.Unlock()
+	if old != nil {
+		old(context.Canceled) // detach the previous context from its parent
+	}
+	return sc, true
 }
 
 // releaseTimeout ends b's hold on the reusable context.
@@ -232,12 +248,13 @@ func (s *Session) expireTimeout(now time.Time) {
 func (s *Session) closeTimeout() {
 	r := &s.rt
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r.closed = true
 	r.due.Store(0)
-	if r.cancel != nil {
-		r.cancel(context.Canceled)
-		r.ctx, r.cancel, r.parent = nil, nil, nil
+	cancel := r.cancel
+	r.ctx, r.cancel, r.parent = nil, nil, nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(context.Canceled)
 	}
 }
 
