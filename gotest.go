@@ -19,7 +19,8 @@ import (
 
 // backstopCtx is Runner.Test's context: cancelled, with the cause
 // context.DeadlineExceeded, by a tick at its deadline, which it reports
-// as context.WithDeadline's would (see Runner.Test on why not a timer).
+// as context.WithDeadline's would, with no runtime timer pending (see
+// internal/tick).
 type backstopCtx struct {
 	context.Context
 	deadline time.Time

@@ -789,7 +789,7 @@ func (rs *runState) worker(id int, delay time.Duration) func() {
 		// A runtime.Goexit (t.FailNow, require) in a fixture or an event
 		// handler ends the worker's goroutine where it is: count the worker
 		// as failed rather than let it vanish. A Goexit in a scenario is
-		// counted by runScenario, which clears the phase.
+		// counted by endRun, which clears the phase.
 		gx := &goexitGuard{phase: "Setup"}
 		defer func() {
 			if !gx.returned && gx.phase != "" {
