@@ -1014,8 +1014,11 @@ func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, p
 // is scanned at every GC cycle, and each frame on it while the scenario
 // waits for the target costs there.
 func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario, pickErr error, intended time.Duration) (ok bool) {
-	r := scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil}
-	defer func() { ok = rs.endRun(&r, intended, recover()) }()
+	// The run's record lives in the session, not in this frame, which is
+	// on the worker's stack for the whole run.
+	r := &s.run
+	*r = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, intended: intended}
+	defer func() { ok = rs.endRun(r, recover()) }()
 	if pickErr != nil {
 		return
 	}
@@ -1046,6 +1049,7 @@ type scenarioRun struct {
 	err      error         // the scenario's error, or the picker's
 	picked   bool          // sc was picked: no picker error
 	start    time.Duration // since the session's t0
+	intended time.Duration // the open model's intended start, since t0; -1 in the closed model
 	called   bool          // the scenario function was called
 	returned bool          // and returned: not a panic, not a Goexit
 }
@@ -1055,7 +1059,7 @@ type scenarioRun struct {
 // returned nor panicked was ended by runtime.Goexit (t.FailNow, require)
 // in the scenario or a ScenarioStart handler: it is counted as a failure,
 // and the Goexit goes on ending the worker.
-func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
+func (rs *runState) endRun(r *scenarioRun, p any) bool {
 	s, sc, picked := r.s, r.sc, r.picked
 	if !r.returned && p == nil && picked {
 		if s.gx != nil {
@@ -1081,9 +1085,9 @@ func (rs *runState) endRun(r *scenarioRun, intended time.Duration, p any) bool {
 			s.scenario.Store(nil)
 		}
 		st := rs.stats.scenarios[sc.index]
-		if intended >= 0 {
+		if r.intended >= 0 {
 			st.service.Record(d)
-			d = time.Since(s.t0) - intended // from when the run was due: coordinated omission corrected
+			d = time.Since(s.t0) - r.intended // from when the run was due: coordinated omission corrected
 		}
 		st.lat.Record(d)
 		if err != nil {
