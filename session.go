@@ -694,8 +694,8 @@ func (t *measuringTransport) CloseIdleConnections() {
 
 func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The work is in send and received: this frame stays on the worker's
-	// stack for the whole request, and a small one keeps the stack within
-	// its first 4 KiB (see runScenarioAt).
+	// stack for the whole request, which every GC cycle scans (see
+	// runScenarioAt).
 	req, b := t.send(req)
 	resp, err := t.base.RoundTrip(req)
 	return t.received(req, b, resp, err)
