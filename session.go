@@ -237,11 +237,19 @@ func (s *Session) expireTimeout(now time.Time) {
 		return
 	}
 	b.timedOut.Store(true)
+	cancel := r.dropLocked()
+	s.mu.Unlock()
+	cancel(context.DeadlineExceeded)
+}
+
+// dropLocked forgets the reusable context and the request holding it, and
+// returns the context's cancel (nil when there was none), for the caller
+// to call once it has released the session's mu, which it must hold.
+func (r *reqTimeout) dropLocked() context.CancelCauseFunc {
 	cancel := r.cancel
 	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
 	r.due.Store(0)
-	s.mu.Unlock()
-	cancel(context.DeadlineExceeded)
+	return cancel
 }
 
 // closeTimeout detaches the reusable context from its parent when the
@@ -250,9 +258,7 @@ func (s *Session) closeTimeout() {
 	r := &s.rt
 	s.mu.Lock()
 	r.closed = true
-	r.due.Store(0)
-	cancel := r.cancel
-	r.ctx, r.cancel, r.parent = nil, nil, nil
+	cancel := r.dropLocked()
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel(context.Canceled)
@@ -1008,9 +1014,7 @@ func (b *trackedBody) abort() {
 		b.s.mu.Unlock()
 		return
 	}
-	cancel := r.cancel
-	r.ctx, r.cancel, r.parent, r.busy = nil, nil, nil, nil
-	r.due.Store(0)
+	cancel := r.dropLocked()
 	b.s.mu.Unlock()
 	cancel(context.Canceled)
 }
