@@ -657,7 +657,8 @@ func (rs *runState) run() *Result {
 			delay = time.Duration(int64(cfg.RampUp) * int64(i) / int64(cfg.Workers))
 		}
 		rs.wg.Add(1)
-		go rs.worker(i, delay)()
+		w := &worker{rs: rs, id: i, delay: delay}
+		go w.start()
 	}
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
@@ -779,189 +780,6 @@ func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
 	}
 }
 
-// worker returns the body of worker id's goroutine: setup, session, the
-// loop of scenario runs, teardown. Started as go rs.worker(id, delay)(),
-// it is the goroutine's first frame, with no wrapper under it (see
-// runScenarioAt on why frames count).
-func (rs *runState) worker(id int, delay time.Duration) func() {
-	return func() {
-		defer rs.wg.Done()
-		// A runtime.Goexit (t.FailNow, require) in a fixture or an event
-		// handler ends the worker's goroutine where it is: count the worker
-		// as failed rather than let it vanish. A Goexit in a scenario is
-		// counted by endRun, which clears the phase.
-		gx := &goexitGuard{phase: "Setup"}
-		defer func() {
-			if !gx.returned && gx.phase != "" {
-				rs.setupFailed(&FixtureError{Fixture: gx.phase, Worker: id, Err: errGoexitWorker})
-			}
-		}()
-		rs.workerBody(id, delay, gx)
-		gx.returned = true
-	}
-}
-
-// goexitGuard tracks what user code a worker is in, for worker.
-type goexitGuard struct {
-	phase    string // the fixture or handler running; "" after a scenario's Goexit
-	inCall   bool   // user code of phase is running: a teardown met while unwinding keeps the phase
-	returned bool
-}
-
-// workerBody is the worker proper: setup, session, the loop of scenario
-// runs, teardown.
-func (rs *runState) workerBody(id int, delay time.Duration, gx *goexitGuard) {
-	var timer *time.Timer
-	if !rs.sleep(&timer, delay) || rs.stopping() {
-		return // stopped during ramp-up: this worker never started
-	}
-	rs.stats.addActive()
-	defer rs.stats.active.Add(-1)
-	// The fixtures run in functions of their own: their closures and
-	// temporaries stay off this frame, which is on the worker's stack for
-	// the whole run (see runScenarioAt).
-	fx := &rs.snap.fixtures
-	if fx.teardown != nil {
-		defer rs.teardownWorker(id, gx)
-	}
-	s := rs.setupWorker(id, gx)
-	if s == nil {
-		return
-	}
-	defer s.close()
-	s.gx = gx
-	if fx.teardownSession != nil {
-		defer rs.teardownSession(s, gx)
-	}
-	if fx.setupSession != nil && !rs.setupSession(s, gx) {
-		return
-	}
-	gx.phase, gx.inCall = "OnEvent or ScenarioPicker", true
-	if rs.open != nil {
-		rs.openLoop(rs.ctx, s, rs.open)
-	} else {
-		// The closed model's loop of scenario runs, here rather than in a
-		// function of its own: one frame less on the worker's stack (see
-		// runScenarioAt).
-		ctx := rs.ctx
-		cfg := &rs.cfg
-		rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
-	runs:
-		for step := 1; ; step++ {
-			if rs.stopping() || ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
-				break runs
-			}
-			if g := rs.gate; g != nil && !g.allowed(s.Worker) {
-				rs.stats.active.Add(-1) // resting while the shape is below this worker
-				ok := g.wait(s.Worker, rs.stopCh)
-				rs.stats.addActive()
-				if !ok {
-					break runs
-				}
-			}
-			var sc *scenario
-			var pickErr error
-			if cfg.SingleRun {
-				if step > len(rs.snap.scenarios) {
-					break runs
-				}
-				sc = rs.snap.scenarios[step-1]
-			} else {
-				sc, pickErr = rs.choose(s.Worker, step, rng)
-			}
-			s.step = step
-			s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
-			ok := rs.runScenario(ctx, s, sc, pickErr)
-			last := (cfg.MaxRuns > 0 && step == cfg.MaxRuns) || (cfg.SingleRun && step == len(rs.snap.scenarios))
-			if last {
-				break runs // no delay after a worker's last run: it would only hold back teardown
-			}
-			d := cfg.Delay
-			if ok && sc != nil {
-				d += sc.delay
-			}
-			rs.sleep(&timer, d)
-		}
-	}
-	gx.inCall = false
-}
-
-// setupWorker runs the Setup fixture, if any, and makes the worker's
-// session from its SessionConfig. It returns nil when either failed,
-// counted as a failed setup.
-func (rs *runState) setupWorker(id int, gx *goexitGuard) *Session {
-	var sc *SessionConfig
-	if setup := rs.snap.fixtures.setup; setup != nil {
-		gx.inCall = true
-		err := callFixture("Setup", id, func() error {
-			c := rs.cfg
-			var err error
-			sc, err = setup(rs.ctx, id, &c)
-			return err
-		})
-		gx.inCall = false
-		if err != nil {
-			rs.setupFailed(err)
-			return nil
-		}
-	}
-	s, err := newSession(rs, id, sc)
-	if err != nil {
-		rs.setupFailed(&FixtureError{Fixture: "Setup", Worker: id, Err: err})
-		return nil
-	}
-	return s
-}
-
-// setupSession runs the SetupSession fixture on s; false: it failed,
-// counted as a failed setup.
-func (rs *runState) setupSession(s *Session, gx *goexitGuard) bool {
-	gx.phase, gx.inCall = "SetupSession", true
-	err := callFixture("SetupSession", s.Worker, func() error { return rs.snap.fixtures.setupSession(rs.ctx, s) })
-	gx.inCall = false
-	s.endScenario()
-	if err != nil {
-		rs.setupFailed(err)
-		return false
-	}
-	return true
-}
-
-// teardownSession runs the TeardownSession fixture on s, deferred by
-// workerBody, then drains what it left open.
-func (rs *runState) teardownSession(s *Session, gx *goexitGuard) {
-	if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
-		gx.phase = "TeardownSession"
-	}
-	ctx, cancel := rs.teardownContext()
-	defer cancel()
-	gx.inCall = true // a Goexit in it keeps its name through Teardown
-	err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) })
-	gx.inCall = false
-	if err != nil {
-		rs.logger.Error("fixture failed", zap.Error(err))
-	}
-	s.endScenario()
-}
-
-// teardownWorker runs the Teardown fixture, deferred by workerBody.
-func (rs *runState) teardownWorker(id int, gx *goexitGuard) {
-	if gx.phase != "" && !gx.inCall {
-		gx.phase = "Teardown"
-	}
-	ctx, cancel := rs.teardownContext()
-	defer cancel()
-	if err := callFixture("Teardown", id, func() error { rs.snap.fixtures.teardown(ctx, id); return nil }); err != nil {
-		rs.logger.Error("fixture failed", zap.Error(err))
-	}
-}
-
-func (rs *runState) setupFailed(err error) {
-	rs.stats.setupFailed.Add(1)
-	rs.stats.errs.add(err)
-	rs.logger.Error("fixture failed", zap.Error(err))
-}
-
 // choose picks the scenario of a worker's step: SingleMode's, the
 // ScenarioPicker's, or a draw by weight.
 func (rs *runState) choose(worker, step int, rng *rand.Rand) (*scenario, error) {
@@ -1000,37 +818,45 @@ func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
 		name, strings.Join(scenarioNames(&rs.snap), ", "))
 }
 
-// runScenario runs one scenario and records it; it reports success.
-func (rs *runState) runScenario(ctx context.Context, s *Session, sc *scenario, pickErr error) bool {
-	return rs.runScenarioAt(ctx, s, sc, pickErr, -1)
-}
-
-// runScenarioAt is runScenario with the run's intended start, since the
-// session's t0, in the open model (-1 in the closed one): the latency is
-// measured from it and the service time from the actual start.
+// runScenario runs the scenario run that its worker prepared in s.run
+// and records it; s.run.ok then reports its success. The latency is
+// measured from the run's intended start, in the open model, and the
+// service time from its actual start.
 //
-// The scenario is called from here, under the one deferred function that
-// both recovers its panic and counts a runtime.Goexit: a worker's stack
-// is scanned at every GC cycle, and each frame on it while the scenario
-// waits for the target costs there.
-func (rs *runState) runScenarioAt(ctx context.Context, s *Session, sc *scenario, pickErr error, intended time.Duration) (ok bool) {
-	// The run's record lives in the session, not in this frame, which is
-	// on the worker's stack for the whole run.
+// The scenario is called from here, under the one deferred call that both
+// recovers its panic and counts a runtime.Goexit. This frame stays on the
+// worker's stack while the scenario waits for the target, so it is kept
+// small: the run's record lives in the session, and what the worker's
+// stack holds decides whether it fits the runtime's smallest stack size
+// that grows (see worker).
+func (rs *runState) runScenario(s *Session) {
+	defer s.endRun()
 	r := &s.run
-	*r = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, intended: intended}
-	defer func() { ok = rs.endRun(r, recover()) }()
-	if pickErr != nil {
+	if !r.picked {
 		return
 	}
 	if rs.hasHandlers { // the scenario's name is only read for events
-		s.scenario.Store(sc)
-		rs.emitScenario(ScenarioStart, s, sc.name, nil)
+		rs.scenarioStarting(s)
 	}
 	r.start = time.Since(s.t0)
 	r.called = true
-	r.err = sc.fn(ctx, s)
+	r.err = r.sc.fn(r.ctx, s)
 	r.returned = true
-	return
+}
+
+// endRun is runScenario's deferred call: it recovers a panic of the
+// scenario and records the run.
+func (s *Session) endRun() {
+	s.run.ok = s.rs.endRun(&s.run, recover())
+}
+
+// scenarioStarting marks the session's scenario and sends ScenarioStart;
+// never inlined, to keep runScenario's frame small.
+//
+//go:noinline
+func (rs *runState) scenarioStarting(s *Session) {
+	s.scenario.Store(s.run.sc)
+	rs.emitScenario(ScenarioStart, s, s.run.sc.name, nil)
 }
 
 // emitScenario sends a ScenarioStart, ScenarioSuccess or ScenarioFailure
@@ -1041,7 +867,8 @@ func (rs *runState) emitScenario(kind EventKind, s *Session, name string, err er
 	rs.emit(Event{Kind: kind, Time: time.Now(), Worker: s.Worker, Scenario: name, Err: err})
 }
 
-// scenarioRun is one scenario run in progress, for endRun.
+// scenarioRun is one scenario run: prepared by its worker, run by
+// runScenario, recorded by endRun.
 type scenarioRun struct {
 	ctx      context.Context
 	s        *Session
@@ -1052,10 +879,11 @@ type scenarioRun struct {
 	intended time.Duration // the open model's intended start, since t0; -1 in the closed model
 	called   bool          // the scenario function was called
 	returned bool          // and returned: not a panic, not a Goexit
+	ok       bool          // the run succeeded, as endRun recorded it
 }
 
 // endRun records a scenario run and reports its success. It runs deferred
-// by runScenarioAt: p is what recover returned there. A run that neither
+// by runScenario: p is what recover returned there. A run that neither
 // returned nor panicked was ended by runtime.Goexit (t.FailNow, require)
 // in the scenario or a ScenarioStart handler: it is counted as a failure,
 // and the Goexit goes on ending the worker.

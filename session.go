@@ -73,7 +73,7 @@ type Session struct {
 	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor
 	jar    lazyJar
 
-	run      scenarioRun                // the scenario run in progress, for runScenarioAt
+	run      scenarioRun                // the scenario run in progress, for runScenario
 	base     string                     // base URL without trailing slash; "" when none
 	logger   atomic.Pointer[zap.Logger] // made on first use: most scenarios never log
 	step     int
@@ -474,11 +474,20 @@ func (s *Session) URL(u string) string {
 
 // Get sends a GET request to url (see [Session.URL]).
 func (s *Session) Get(ctx context.Context, url string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(s.requestContext(ctx), http.MethodGet, s.URL(url), nil)
+	req, err := s.newGet(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	return s.Client.Do(req)
+}
+
+// newGet makes Get's request. It is never inlined: Get's frame stays on
+// the worker's stack while the request waits, and the call that makes the
+// request takes the most room in it (see runScenario).
+//
+//go:noinline
+func (s *Session) newGet(ctx context.Context, url string) (*http.Request, error) {
+	return http.NewRequestWithContext(s.requestContext(ctx), http.MethodGet, s.URL(url), nil)
 }
 
 // Post sends a POST request with the given content type and body.
@@ -700,8 +709,7 @@ func (t *measuringTransport) CloseIdleConnections() {
 
 func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The work is in send and received: this frame stays on the worker's
-	// stack for the whole request, which every GC cycle scans (see
-	// runScenarioAt).
+	// stack for the whole request (see runScenario).
 	req, b := t.send(req)
 	resp, err := t.base.RoundTrip(req)
 	return t.received(req, b, resp, err)
