@@ -193,3 +193,54 @@ func TestReqTimeoutParentThatReadsTheSession(t *testing.T) {
 		t.Fatal("the run hung: the session's lock is held while the request's context is asked for values")
 	}
 }
+
+// The clock scans the sessions only when a request may be due. A long
+// request under a long timeout must not put off the scan that times out
+// another session's short one, whenever that one starts.
+func TestReqTimeoutShortBesideLong(t *testing.T) {
+	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+		sbWaitCtx(r, 3*time.Second)
+	})
+	const short = 250 * time.Millisecond
+	starts := []time.Duration{0, 40 * time.Millisecond, 130 * time.Millisecond, 70 * time.Millisecond}
+	var mu sync.Mutex
+	var took []time.Duration
+	var errs []error
+	reg := NewRegistry()
+	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+		if worker == 0 {
+			return &SessionConfig{Timeout: 5 * time.Second}, nil
+		}
+		return &SessionConfig{Timeout: short}, nil
+	})
+	reg.Scenario("hang", 1, func(ctx context.Context, s *Session) error {
+		if s.Worker == 0 { // holds a request under the long timeout for the whole test
+			return sbGet(ctx, s, "/long")
+		}
+		time.Sleep(20 * time.Millisecond) // let worker 0's request start first
+		for _, d := range starts {
+			time.Sleep(d)
+			start := time.Now()
+			err := sbGet(ctx, s, "/short")
+			mu.Lock()
+			took, errs = append(took, time.Since(start)), append(errs, err)
+			mu.Unlock()
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	runner := Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 1, Quiet: true}
+	run, err := runner.Start(ctx)
+	require.NoError(t, err)
+	// Worker 1 is done after its four requests; then end worker 0's.
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(took) == len(starts) }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	_, err = run.Wait()
+	require.NoError(t, err)
+	for i := range starts {
+		var te *TimeoutError
+		require.ErrorAs(t, errs[i], &te, "request %d", i)
+		assert.GreaterOrEqual(t, took[i], short, "request %d timed out before its deadline", i)
+		assert.Less(t, took[i], 2*short, "request %d timed out late", i)
+	}
+}

@@ -224,22 +224,32 @@ func (s *Session) releaseTimeout(b *trackedBody) {
 }
 
 // expireTimeout cancels the request holding the reusable context if it is
-// past its deadline at now. The run's clock calls it every clockPeriod.
-func (s *Session) expireTimeout(now time.Time) {
+// past its deadline at now; else it returns that deadline, if a request
+// holds the context. The run's clock calls it (see sessionSet.expire).
+func (s *Session) expireTimeout(now time.Time) (next time.Time, pending bool) {
 	r := &s.rt
-	if due := r.due.Load(); due == 0 || int64(now.Sub(s.t0)) < due {
-		return
+	due := r.due.Load()
+	if due == 0 {
+		return time.Time{}, false
+	}
+	if int64(now.Sub(s.t0)) < due {
+		return s.t0.Add(time.Duration(due)), true
 	}
 	s.mu.Lock()
 	b := r.busy
-	if b == nil || r.closed || r.deadline > now.Sub(s.t0) {
+	if b == nil || r.closed {
 		s.mu.Unlock()
-		return
+		return time.Time{}, false
+	}
+	if d := r.deadline; d > now.Sub(s.t0) {
+		s.mu.Unlock()
+		return s.t0.Add(d), true
 	}
 	b.timedOut.Store(true)
 	cancel := r.dropLocked()
 	s.mu.Unlock()
 	cancel(context.DeadlineExceeded)
+	return time.Time{}, false
 }
 
 // dropLocked forgets the reusable context and the request holding it, and
