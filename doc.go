@@ -120,6 +120,14 @@
 // slow handler slows the load; with no handler registered no event is
 // built. A panicking handler is logged and ignored.
 //
+// A worker runs on one goroutine at a time, but not always the same one:
+// its set-up and first run happen on one goroutine, and its other runs and
+// its teardowns on a second one, which starts with a small stack (the
+// first request and the fixtures go deepest, and a goroutine keeps the
+// stack they grew). Nothing a worker's fixtures and scenarios see changes
+// with it, except what is tied to a goroutine itself, such as
+// runtime.LockOSThread; profiler labels carry over.
+//
 // # Sessions
 //
 // Each worker has its own [Session] for the whole run: its own
