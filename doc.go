@@ -174,10 +174,10 @@
 //
 // [Runner.RequestTimeout] (default 30s; SessionConfig.Timeout per worker)
 // bounds each whole request, headers and body: past it the request fails
-// with a [*TimeoutError]. The run's clock, which ticks every 10ms without
-// a runtime timer (a Linux timerfd), enforces it, so a request fails at
-// most 10ms after its deadline; timeouts under 200ms get a context
-// deadline of their own. A body longer than [Runner.MaxResponseBytes]
+// with a [*TimeoutError]. The run's clock enforces it without a runtime
+// timer (a Linux timerfd), waking at the earliest deadline in flight, so a
+// request fails within 10ms of its deadline; timeouts under 200ms get a
+// context deadline of their own. A body longer than [Runner.MaxResponseBytes]
 // (default 64 MiB) fails with a [*ResponseTooLargeError].
 //
 // [Session.Printf] prints a line on the run's console (Molotov's

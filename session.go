@@ -92,8 +92,8 @@ type Session struct {
 // own transport: that request gets a cancellable context that is reused
 // from request to request (created again only after it was cancelled, or
 // when the request's parent context changes), and no timer at all: the
-// run's clock (clock.go) cancels it once it is past its deadline, at most
-// clockPeriod late. A second request in flight at the same time, a
+// run's clock (clock.go) cancels it once it is past its deadline, within
+// clockPeriod. A second request in flight at the same time, a
 // timeout shorter than minClockTimeout, or a session with a custom
 // Transport falls back to a context.WithDeadline of its own. The
 // session's mu guards every field but due.

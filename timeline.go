@@ -32,12 +32,13 @@ func newTimeline(rs *runState) *timeline {
 
 // tick takes the points due by elapsed, the run's time so far, and checks
 // the thresholds live after each. It runs on the run's clock only.
-func (tl *timeline) tick(elapsed time.Duration) {
+func (tl *timeline) tick(elapsed time.Duration) (untilNext time.Duration) {
 	for elapsed >= tl.next {
 		tl.next += time.Second
 		tl.point()
 		tl.rs.checkLive()
 	}
+	return tl.next - elapsed
 }
 
 // finish records the last, partial second and returns the points. The

@@ -1,5 +1,5 @@
-// Package tick calls a function at a steady period without keeping a
-// runtime timer pending.
+// Package tick calls a function at a steady period, or at the delays it
+// asks for, without keeping a runtime timer pending.
 //
 // While any runtime timer is pending, the Go scheduler reads the clock
 // every time it looks for work (runtime.(*timers).check), which in a load
@@ -7,7 +7,11 @@
 // timer that fires twice a minute. On Linux a tick comes instead from a
 // timerfd that the runtime's network poller watches like a socket, so the
 // scheduler has no timer to check between ticks. Elsewhere, or when no
-// timerfd can be made, a time.Ticker does the same job at the usual cost.
+// timerfd can be made, a time.Timer does the same job at the usual cost.
+//
+// Start calls a function at a steady period; Schedule calls it again after
+// whatever delay it returns, for a caller that knows when it is next
+// needed.
 package tick
 
 import (
@@ -35,6 +39,12 @@ func Start(period time.Duration, fn func()) (stop func()) {
 // reads block until the timer has expired and return the number of
 // expiries since the last read (a Linux timerfd).
 func startFile(f *os.File, fn func()) func() {
+	return loopFile(f, func() error { fn(); return nil })
+}
+
+// loopFile calls step at each expiry of the timer file f, from a
+// goroutine of its own, until the returned stop is called or step fails.
+func loopFile(f *os.File, step func() error) (stop func()) {
 	var stopped atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -45,22 +55,46 @@ func startFile(f *os.File, fn func()) func() {
 			if _, err := f.Read(n[:]); err != nil || stopped.Load() {
 				return
 			}
-			fn()
+			if step() != nil {
+				return
+			}
 		}
 	}()
 	return func() {
-		if stopped.Swap(true) {
-			<-done
-			return
+		if !stopped.Swap(true) {
+			f.Close()
 		}
-		f.Close()
 		<-done
 	}
 }
 
-// startTicker is Start on a time.Ticker.
-func startTicker(period time.Duration, fn func()) func() {
-	t := time.NewTicker(period)
+// Schedule calls fn from a goroutine of its own, first after first and
+// then each time after the delay fn returned, until the returned stop is
+// called; a delay under MinDelay counts as MinDelay. It is Start for a
+// caller that knows when it is next needed, and that would otherwise be
+// woken often for nothing. stop behaves as Start's.
+func Schedule(first time.Duration, fn func() (next time.Duration)) (stop func()) {
+	first = max(first, MinDelay)
+	if f, err := newTimerFileAt(first, 0); err == nil {
+		return scheduleFile(f, fn)
+	}
+	return scheduleTimer(first, fn)
+}
+
+// MinDelay is the shortest delay Schedule waits between calls.
+const MinDelay = time.Millisecond
+
+// scheduleFile is Schedule on a one-shot timer file, re-armed after each
+// call.
+func scheduleFile(f *os.File, fn func() time.Duration) func() {
+	return loopFile(f, func() error {
+		return rearm(f, max(fn(), MinDelay)) // fails once stop closed f
+	})
+}
+
+// scheduleTimer is Schedule on a time.Timer.
+func scheduleTimer(first time.Duration, fn func() time.Duration) func() {
+	t := time.NewTimer(first)
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -69,11 +103,11 @@ func startTicker(period time.Duration, fn func()) func() {
 			select {
 			case <-t.C:
 				select {
-				case <-quit: // a tick and stop at once: stop wins
+				case <-quit:
 					return
 				default:
 				}
-				fn()
+				t.Reset(max(fn(), MinDelay))
 			case <-quit:
 				return
 			}
@@ -87,4 +121,11 @@ func startTicker(period time.Duration, fn func()) func() {
 		}
 		<-done
 	}
+}
+
+// startTicker is Start on a time.Timer reset after each call, where there
+// is no timer file: the period is counted from the end of a call rather
+// than kept in phase, which no caller of Start needs.
+func startTicker(period time.Duration, fn func()) func() {
+	return scheduleTimer(period, func() time.Duration { fn(); return period })
 }

@@ -95,3 +95,81 @@ func TestNonPositivePeriodPanics(t *testing.T) {
 	}()
 	Start(0, func() {})
 }
+
+var schedulers = []struct {
+	name     string
+	schedule func(time.Duration, func() time.Duration) func()
+}{
+	{"Schedule", Schedule},
+	{"timer", scheduleTimer},
+}
+
+func TestScheduleWaitsTheDelayFnReturns(t *testing.T) {
+	delays := []time.Duration{20 * time.Millisecond, 60 * time.Millisecond, 5 * time.Millisecond, 100 * time.Millisecond}
+	for _, tt := range schedulers {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []time.Time
+			done := make(chan struct{})
+			stop := tt.schedule(10*time.Millisecond, func() time.Duration {
+				calls = append(calls, time.Now())
+				if len(calls) > len(delays) {
+					close(done)
+					return time.Hour
+				}
+				return delays[len(calls)-1]
+			})
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("fn was not called again after the delays it asked for")
+			}
+			stop()
+			for i, d := range delays {
+				got := calls[i+1].Sub(calls[i])
+				// Never early; late by at most 2x and 20 ms on a loaded machine.
+				if got < d || got > 2*d+20*time.Millisecond {
+					t.Errorf("call %d came %v after call %d, which asked for %v", i+2, got, i+1, d)
+				}
+			}
+		})
+	}
+}
+
+func TestScheduleStopWhileIdle(t *testing.T) {
+	for _, tt := range schedulers {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			stop := tt.schedule(time.Millisecond, func() time.Duration { n.Add(1); return time.Hour })
+			deadline := time.Now().Add(5 * time.Second)
+			for n.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if n.Load() != 1 {
+				t.Fatalf("fn ran %d times, want once before its hour-long delay", n.Load())
+			}
+			done := make(chan struct{})
+			go func() { stop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("stop did not return while the schedule waited")
+			}
+			stop() // a second stop is a no-op
+		})
+	}
+}
+
+func TestScheduleShortDelaysAreClamped(t *testing.T) {
+	for _, tt := range schedulers {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			stop := tt.schedule(0, func() time.Duration { n.Add(1); return -time.Second })
+			time.Sleep(50 * time.Millisecond)
+			stop()
+			// MinDelay is 1 ms: at most about 50 calls, with 2x slack.
+			if got := n.Load(); got == 0 || got > 100 {
+				t.Errorf("%d calls in 50 ms with delays under MinDelay, want between 1 and 100", got)
+			}
+		})
+	}
+}
