@@ -124,7 +124,9 @@
 // its set-up and first run happen on one goroutine, and its other runs and
 // its teardowns on a second one, which starts with a small stack (the
 // first request and the fixtures go deepest, and a goroutine keeps the
-// stack they grew). Nothing a worker's fixtures and scenarios see changes
+// stack they grew). In the open model all its runs happen on the second;
+// a worker whose set-up failed, or that has no run left after its first,
+// stays on the first. Nothing a worker's fixtures and scenarios see changes
 // with it, except what is tied to a goroutine itself, such as
 // runtime.LockOSThread; profiler labels carry over.
 //

@@ -43,6 +43,24 @@ func TestGoexitOutsideAScenarioFailsTheWorker(t *testing.T) {
 				}
 			})
 		}, "OnEvent or ScenarioPicker"},
+		{"event handler, with both teardowns", func(reg *Registry) {
+			reg.OnEvent(func(ev Event) {
+				if ev.Kind == ScenarioSuccess && ev.Worker == 0 {
+					runtime.Goexit()
+				}
+			})
+			reg.TeardownSession(func(ctx context.Context, s *Session) error { return nil })
+			reg.Teardown(func(ctx context.Context, worker int) {})
+		}, "OnEvent or ScenarioPicker"},
+		{"picker at the second step, on the loop's goroutine", func(reg *Registry) {
+			reg.ScenarioPicker(func(worker, step int) string {
+				if worker == 0 && step == 2 {
+					runtime.Goexit()
+				}
+				return "work"
+			})
+			reg.Teardown(func(ctx context.Context, worker int) {})
+		}, "OnEvent or ScenarioPicker"},
 		{"TeardownSession", func(reg *Registry) {
 			reg.TeardownSession(func(ctx context.Context, s *Session) error {
 				if s.Worker == 0 {

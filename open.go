@@ -130,7 +130,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		s.step = step
 		s.iter = rs.stats.started.Add(1)
 		taken = false
-		s.run = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, intended: intended.Sub(s.t0)}
+		s.run = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, open: true, intended: intended.Sub(s.t0)}
 		rs.runScenario(s)
 	}
 }

@@ -876,7 +876,8 @@ type scenarioRun struct {
 	err      error         // the scenario's error, or the picker's
 	picked   bool          // sc was picked: no picker error
 	start    time.Duration // since the session's t0
-	intended time.Duration // the open model's intended start, since t0; -1 in the closed model
+	open     bool          // a run of the open model, due at intended
+	intended time.Duration // the open model's intended start, since t0 (negative when due before the session existed)
 	called   bool          // the scenario function was called
 	returned bool          // and returned: not a panic, not a Goexit
 	ok       bool          // the run succeeded, as endRun recorded it
@@ -913,7 +914,7 @@ func (rs *runState) endRun(r *scenarioRun, p any) bool {
 			s.scenario.Store(nil)
 		}
 		st := rs.stats.scenarios[sc.index]
-		if r.intended >= 0 {
+		if r.open {
 			st.service.Record(d)
 			d = time.Since(s.t0) - r.intended // from when the run was due: coordinated omission corrected
 		}

@@ -64,10 +64,11 @@ type Session struct {
 	header http.Header
 	// t0 is the session's clock base: times are kept as time.Since(t0),
 	// one monotonic clock read (time.Now reads two clocks).
-	t0     time.Time
-	trans  *http.Transport // the worker's own transport, closed when the session ends
-	mu     sync.Mutex      // guards bodies, rt, names, key and values
-	bodies []*trackedBody  // bodies handed out during the current scenario run
+	t0      time.Time
+	t0Clock time.Duration   // t0 as the run's clock counts time (see clockSince)
+	trans   *http.Transport // the worker's own transport, closed when the session ends
+	mu      sync.Mutex      // guards bodies, rt, names, key and values
+	bodies  []*trackedBody  // bodies handed out during the current scenario run
 	// rt bounds requests without a context and a timer per request.
 	rt     reqTimeout
 	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor
@@ -178,8 +179,10 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 		return nil, false
 	}
 	if r.ctx != nil && r.parent == parent && r.ctx.Err() == nil {
-		r.busy, r.deadline = b, deadline
-		r.due.Store(int64(deadline))
+		if !s.holdLocked(b, deadline, timeout) {
+			s.mu.Unlock()
+			return nil, false
+		}
 		s.mu.Unlock()
 		return r.ctx, true
 	}
@@ -203,13 +206,35 @@ func (s *Session) acquireTimeout(parent context.Context, b *trackedBody, deadlin
 	}
 	old := r.cancel
 	r.ctx, r.cancel, r.parent = sc, cancel, parent
-	r.busy, r.deadline = b, deadline
-	r.due.Store(int64(deadline))
+	held := s.holdLocked(b, deadline, timeout)
 	s.mu.Unlock()
 	if old != nil {
 		old(context.Canceled) // detach the previous context from its parent
 	}
+	if !held {
+		return nil, false
+	}
 	return sc, true
+}
+
+// holdLocked gives the reusable context to b until deadline, the
+// deadline of a request of the given timeout, and tells the run's clock.
+// It reports false, and gives nothing, when a scan of the clock may have
+// missed that deadline: one that ran more than clockPeriod after the
+// request read its start, before the deadline was published here (a
+// request stalled in between, by preemption or a slow parent context),
+// may have put its next scan past it (see sessionSet.expire). s.mu must
+// be held.
+func (s *Session) holdLocked(b *trackedBody, deadline, timeout time.Duration) bool {
+	r := &s.rt
+	r.busy, r.deadline = b, deadline
+	r.due.Store(int64(deadline))
+	if s.rs.sessions.scannedAfter(s.t0Clock + deadline - timeout + clockPeriod) {
+		r.busy = nil
+		r.due.Store(0)
+		return false
+	}
+	return true
 }
 
 // releaseTimeout ends b's hold on the reusable context.
@@ -331,6 +356,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		header: cfg.Header,
 		t0:     time.Now(),
 	}
+	s.t0Clock = clockSince(s.t0)
 	var rt http.RoundTripper = cfg.Transport
 	if rt == nil {
 		// http.DefaultTransport's settings, built afresh: Clone would also

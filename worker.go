@@ -154,7 +154,7 @@ func (w *worker) pick() bool {
 	}
 	s.step = step
 	s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
-	s.run = scenarioRun{ctx: rs.ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, intended: -1}
+	s.run = scenarioRun{ctx: rs.ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil}
 	return true
 }
 
@@ -249,24 +249,25 @@ func (rs *runState) setupSession(s *Session, gx *goexitGuard) bool {
 	return true
 }
 
-// teardownSession runs the TeardownSession fixture on s, deferred by
-// exit, then drains what it left open.
+// teardownSession runs the TeardownSession fixture on s, for teardowns,
+// then drains what it left open.
 func (rs *runState) teardownSession(s *Session, gx *goexitGuard) {
 	if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
 		gx.phase = "TeardownSession"
 	}
 	ctx, cancel := rs.teardownContext()
 	defer cancel()
+	was := gx.inCall
 	gx.inCall = true // a Goexit in it keeps its name through Teardown
 	err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) })
-	gx.inCall = false
+	gx.inCall = was // unwinding from a Goexit in a handler: Teardown keeps that name too
 	if err != nil {
 		rs.logger.Error("fixture failed", zap.Error(err))
 	}
 	s.endScenario()
 }
 
-// teardownWorker runs the Teardown fixture, deferred by exit.
+// teardownWorker runs the Teardown fixture, deferred by teardowns.
 func (rs *runState) teardownWorker(id int, gx *goexitGuard) {
 	if gx.phase != "" && !gx.inCall {
 		gx.phase = "Teardown"
