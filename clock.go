@@ -93,9 +93,10 @@ func (ss *sessionSet) remove(s *Session) {
 // earliest deadline among the requests in flight also tells when the next
 // scan is needed, a period early for a request that started as the scan
 // ran. A request that stalled longer between its start and publishing its
-// deadline finds out, and makes a deadline of its own (Session.holdLocked). With thousands of workers and the default 30 s timeout, that is a
-// scan every 190 ms instead of every 10 ms (a scan reads every session's
-// deadline, a cache miss each).
+// deadline finds out, and makes a deadline of its own
+// (Session.holdLocked). With thousands of workers and the default 30 s
+// timeout, that is a scan every 190 ms instead of every 10 ms (a scan
+// reads every session's deadline, a cache miss each).
 func (ss *sessionSet) expire(now time.Time) (next time.Time) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
