@@ -49,6 +49,12 @@ type goexitGuard struct {
 	returned bool   // the worker's body returned, so a Goexit can only have come from a teardown
 }
 
+// bodyReturned marks the worker's body as ended by returning, not by a
+// Goexit: out of user code, with only the teardowns left.
+func (g *goexitGuard) bodyReturned() {
+	g.inCall, g.returned = false, true
+}
+
 // start is the body of the worker's first goroutine: set-up and the first
 // run. When the loop goes on, it hands the worker to a fresh goroutine and
 // returns; otherwise (stopped, a failed set-up, a last run) it tears the
@@ -62,8 +68,7 @@ func (w *worker) start() {
 	}()
 	handOff = w.begin()
 	if !handOff {
-		w.gx.inCall = false
-		w.gx.returned = true
+		w.gx.bodyReturned()
 		return
 	}
 	// The loop's goroutine: a closure without arguments, so the go
@@ -73,8 +78,7 @@ func (w *worker) start() {
 		go func() {
 			defer w.exit()
 			w.rs.openLoop(w.rs.ctx, w.s, w.rs.open)
-			w.gx.inCall = false
-			w.gx.returned = true
+			w.gx.bodyReturned()
 		}()
 		return
 	}
@@ -86,8 +90,7 @@ func (w *worker) start() {
 				break
 			}
 		}
-		w.gx.inCall = false
-		w.gx.returned = true
+		w.gx.bodyReturned()
 	}()
 }
 

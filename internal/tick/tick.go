@@ -17,6 +17,7 @@ package tick
 import (
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -76,7 +77,10 @@ func loopFile(f *os.File, step func() error) (stop func()) {
 func Schedule(first time.Duration, fn func() (next time.Duration)) (stop func()) {
 	first = max(first, MinDelay)
 	if f, err := newTimerFileAt(first, 0); err == nil {
-		return scheduleFile(f, fn)
+		if rc, err := f.SyscallConn(); err == nil {
+			return scheduleFile(f, rc, fn)
+		}
+		f.Close()
 	}
 	return scheduleTimer(first, fn)
 }
@@ -86,9 +90,9 @@ const MinDelay = time.Millisecond
 
 // scheduleFile is Schedule on a one-shot timer file, re-armed after each
 // call.
-func scheduleFile(f *os.File, fn func() time.Duration) func() {
+func scheduleFile(f *os.File, rc syscall.RawConn, fn func() time.Duration) func() {
 	return loopFile(f, func() error {
-		return rearm(f, max(fn(), MinDelay)) // fails once stop closed f
+		return rearm(rc, max(fn(), MinDelay)) // fails once stop closed f
 	})
 }
 

@@ -65,14 +65,20 @@ func TestStopWhileIdle(t *testing.T) {
 	for _, tt := range starters {
 		t.Run(tt.name, func(t *testing.T) {
 			stop := tt.start(time.Hour, func() { t.Error("fn ran before its first period") })
-			done := make(chan struct{})
-			go func() { stop(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("stop did not return while the tick waited for its first period")
-			}
+			stopsPromptly(t, stop, "while the tick waited for its first period")
 		})
+	}
+}
+
+// stopsPromptly calls stop and fails t unless it returns within 5 s.
+func stopsPromptly(t *testing.T, stop func(), while string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop did not return " + while)
 	}
 }
 
@@ -147,13 +153,7 @@ func TestScheduleStopWhileIdle(t *testing.T) {
 			if n.Load() != 1 {
 				t.Fatalf("fn ran %d times, want once before its hour-long delay", n.Load())
 			}
-			done := make(chan struct{})
-			go func() { stop(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("stop did not return while the schedule waited")
-			}
+			stopsPromptly(t, stop, "while the schedule waited")
 			stop() // a second stop is a no-op
 		})
 	}

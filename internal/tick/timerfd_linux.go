@@ -2,6 +2,7 @@ package tick
 
 import (
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,14 +28,11 @@ func newTimerFileAt(first, interval time.Duration) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "timerfd"), nil
 }
 
-// rearm makes the one-shot timer file f expire once more, after d.
-func rearm(f *os.File, d time.Duration) error {
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
+// rearm makes the one-shot timer file behind rc expire once more, after
+// d. It fails once the file is closed.
+func rearm(rc syscall.RawConn, d time.Duration) error {
 	var serr error
-	if err := sc.Control(func(fd uintptr) { serr = setTimer(int(fd), d, 0) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = setTimer(int(fd), d, 0) }); err != nil {
 		return err
 	}
 	return serr

@@ -5,11 +5,12 @@ package tick
 import (
 	"errors"
 	"os"
+	"syscall"
 	"time"
 )
 
-// newTimerFile has no timerfd to offer outside Linux: Start falls back to
-// a time.Ticker.
+// newTimerFile has no timerfd to offer outside Linux: Start and Schedule
+// fall back to a time.Timer.
 func newTimerFile(time.Duration) (*os.File, error) {
 	return nil, errors.New("tick: no timerfd on this system")
 }
@@ -18,6 +19,6 @@ func newTimerFileAt(time.Duration, time.Duration) (*os.File, error) {
 	return newTimerFile(0)
 }
 
-func rearm(*os.File, time.Duration) error {
+func rearm(syscall.RawConn, time.Duration) error {
 	return errors.New("tick: no timerfd on this system")
 }
