@@ -128,39 +128,6 @@ func (w *worker) begin() bool {
 	return w.pause()
 }
 
-// pick prepares the closed loop's next run in the session's record, for
-// runScenario; false: the loop is over.
-func (w *worker) pick() bool {
-	rs, s, cfg := w.rs, w.s, &w.rs.cfg
-	w.step++
-	step := w.step
-	if rs.stopping() || rs.ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
-		return false
-	}
-	if g := rs.gate; g != nil && !g.allowed(s.Worker) {
-		rs.stats.active.Add(-1) // resting while the shape is below this worker
-		ok := g.wait(s.Worker, rs.stopCh)
-		rs.stats.addActive()
-		if !ok {
-			return false
-		}
-	}
-	var sc *scenario
-	var pickErr error
-	if cfg.SingleRun {
-		if step > len(rs.snap.scenarios) {
-			return false
-		}
-		sc = rs.snap.scenarios[step-1]
-	} else {
-		sc, pickErr = rs.choose(s.Worker, step, w.rng)
-	}
-	s.step = step
-	s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
-	s.run = scenarioRun{ctx: rs.ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil}
-	return true
-}
-
 // pause waits the delay after a run of the closed loop; false: that was
 // the worker's last run, and the loop is over without a delay, which
 // would only hold back teardown.

@@ -1,0 +1,116 @@
+package molotov
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StatusError reports a response whose status was not the expected one.
+type StatusError struct {
+	Got         int   // the status received; 0 when there was no response
+	Want        []int // the statuses expected; empty means any 2xx
+	Method, URL string
+}
+
+func (e *StatusError) Error() string {
+	want := "2xx"
+	if len(e.Want) > 0 {
+		parts := make([]string, len(e.Want))
+		for i, c := range e.Want {
+			parts[i] = strconv.Itoa(c)
+		}
+		want = strings.Join(parts, " or ")
+	}
+	if e.Got == 0 {
+		return "molotov: no response, want status " + want
+	}
+	return fmt.Sprintf("molotov: %s %s: status %d %s, want %s", e.Method, e.URL, e.Got, http.StatusText(e.Got), want)
+}
+
+// ResponseTooLargeError reports a response body longer than
+// Runner.MaxResponseBytes.
+type ResponseTooLargeError struct {
+	Limit   int64
+	Request string // the request's name, "GET /items"
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("molotov: %s: response body larger than MaxResponseBytes (%d bytes); raise Runner.MaxResponseBytes to read it", e.Request, e.Limit)
+}
+
+// BodyError reports a response body that broke off while it was read (a
+// reset, a body shorter than its Content-Length), naming the request.
+type BodyError struct {
+	Request string // the request's name, "GET /items"
+	Err     error  // net/http's error, such as io.ErrUnexpectedEOF
+}
+
+func (e *BodyError) Error() string {
+	return "molotov: " + e.Request + ": reading the response body: " + e.Err.Error()
+}
+
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// TimeoutError reports a request that did not complete within its
+// timeout (SessionConfig.Timeout or Runner.RequestTimeout), body included.
+type TimeoutError struct {
+	Method, URL string
+	Limit       time.Duration // the timeout that struck
+	Body        bool          // the timeout struck while reading the body
+	Err         error
+}
+
+func (e *TimeoutError) Error() string {
+	where := "waiting for the response"
+	if e.Body {
+		where = "reading the response body"
+	}
+	target := ""
+	if e.Method != "" {
+		target = " " + e.Method + " " + e.URL + ":"
+	}
+	return fmt.Sprintf("molotov:%s request timeout (%v) hit while %s; raise Runner.RequestTimeout if the target is meant to be this slow", target, e.Limit, where)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, so net.Error-style checks see a timeout.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// ConfigError reports a Runner option that cannot work, naming the field
+// and how to fix it. Run returns it before anything starts.
+type ConfigError struct {
+	Field string // "Workers", "SingleMode", ... or "Registry"
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	return "molotov: bad configuration: " + e.Field + ": " + e.Msg
+}
+
+func configErr(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// PanicError is the failure recorded when a scenario or a fixture panics.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+func newPanicError(v any) *PanicError {
+	buf := make([]byte, 16<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	return &PanicError{Value: v, Stack: buf}
+}
+
+var errGoexitWorker = errors.New("molotov: worker ended by runtime.Goexit (t.FailNow or require in a fixture, an event handler or the ScenarioPicker?); return an error instead")
+
+var errGoexit = errors.New("molotov: scenario run ended by runtime.Goexit (t.FailNow or require in a scenario or event handler?); return an error instead")
