@@ -62,7 +62,7 @@ func Benchmark(b *testing.B, r *Runner) *Result {
 	if runs > 0 {
 		b.ReportMetric(float64(res.Failed)/float64(runs), "failures/op")
 	}
-	if msg := verdict(&cfg, res, false); msg != "" {
+	if msg := verdict(res, false); msg != "" {
 		b.Errorf("%s", msg)
 	}
 	return res

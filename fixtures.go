@@ -3,6 +3,7 @@ package molotov
 import (
 	"context"
 	"fmt"
+	"reflect"
 )
 
 // Fixtures run around scenarios, in this order (Molotov's order):
@@ -21,17 +22,18 @@ type fixtures struct {
 	globalTeardown  func(ctx context.Context)
 }
 
-// setFixture stores a fixture under the registry's lock; set reports
-// whether the slot was already taken.
-func (r *Registry) setFixture(kind string, isNil bool, set func(f *fixtures) (taken bool)) {
-	if isNil {
+// setFixture stores fn in its registry's slot, under the registry's lock.
+// A nil fn, or a slot already taken, panics: a registration mistake.
+func setFixture[F any](r *Registry, kind string, fn F, slot *F) {
+	if reflect.ValueOf(fn).IsNil() {
 		panic(fmt.Sprintf("molotov: %s with a nil func", kind))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if set(&r.fixtures) {
+	if !reflect.ValueOf(*slot).IsNil() {
 		panic(fmt.Sprintf("molotov: %s registered twice; a registry has one %s", kind, kind))
 	}
+	*slot = fn
 }
 
 // GlobalSetup registers fn to run once before any worker starts (Molotov's
@@ -39,13 +41,7 @@ func (r *Registry) setFixture(kind string, isNil bool, set func(f *fixtures) (ta
 // the run's options; changes have no effect. An error aborts the run: no
 // worker starts, GlobalTeardown does not run, and Run returns the error.
 func (r *Registry) GlobalSetup(fn func(ctx context.Context, r *Runner) error) {
-	r.setFixture("GlobalSetup", fn == nil, func(f *fixtures) bool {
-		if f.globalSetup != nil {
-			return true
-		}
-		f.globalSetup = fn
-		return false
-	})
+	setFixture(r, "GlobalSetup", fn, &r.fixtures.globalSetup)
 }
 
 // Setup registers fn to run once per worker before its session exists
@@ -54,26 +50,14 @@ func (r *Registry) GlobalSetup(fn func(ctx context.Context, r *Runner) error) {
 // that worker only; it is counted in Result.SetupFailed and its Teardown
 // still runs.
 func (r *Registry) Setup(fn func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error)) {
-	r.setFixture("Setup", fn == nil, func(f *fixtures) bool {
-		if f.setup != nil {
-			return true
-		}
-		f.setup = fn
-		return false
-	})
+	setFixture(r, "Setup", fn, &r.fixtures.setup)
 }
 
 // SetupSession registers fn to run once per worker right after its session
 // is created (Molotov's setup_session), for example to log in. An error
 // stops that worker and is counted in Result.SetupFailed.
 func (r *Registry) SetupSession(fn func(ctx context.Context, s *Session) error) {
-	r.setFixture("SetupSession", fn == nil, func(f *fixtures) bool {
-		if f.setupSession != nil {
-			return true
-		}
-		f.setupSession = fn
-		return false
-	})
+	setFixture(r, "SetupSession", fn, &r.fixtures.setupSession)
 }
 
 // TeardownSession registers fn to run once per worker before its session
@@ -81,39 +65,21 @@ func (r *Registry) SetupSession(fn func(ctx context.Context, s *Session) error) 
 // cancellation; its context is not cancelled by the run's stop. Errors are
 // logged and never stop the teardown.
 func (r *Registry) TeardownSession(fn func(ctx context.Context, s *Session) error) {
-	r.setFixture("TeardownSession", fn == nil, func(f *fixtures) bool {
-		if f.teardownSession != nil {
-			return true
-		}
-		f.teardownSession = fn
-		return false
-	})
+	setFixture(r, "TeardownSession", fn, &r.fixtures.teardownSession)
 }
 
 // Teardown registers fn to run once per worker after its session closed
 // (Molotov's teardown), even after a failed Setup, failures or a
 // cancellation.
 func (r *Registry) Teardown(fn func(ctx context.Context, worker int)) {
-	r.setFixture("Teardown", fn == nil, func(f *fixtures) bool {
-		if f.teardown != nil {
-			return true
-		}
-		f.teardown = fn
-		return false
-	})
+	setFixture(r, "Teardown", fn, &r.fixtures.teardown)
 }
 
 // GlobalTeardown registers fn to run once after every worker ended
 // (Molotov's global_teardown), even after failures or a cancellation. It
 // does not run when GlobalSetup failed.
 func (r *Registry) GlobalTeardown(fn func(ctx context.Context)) {
-	r.setFixture("GlobalTeardown", fn == nil, func(f *fixtures) bool {
-		if f.globalTeardown != nil {
-			return true
-		}
-		f.globalTeardown = fn
-		return false
-	})
+	setFixture(r, "GlobalTeardown", fn, &r.fixtures.globalTeardown)
 }
 
 // OnEvent registers an event handler (Molotov's events). Several handlers

@@ -598,3 +598,62 @@ func TestPanickingEventHandlerIsNotFatal(t *testing.T) {
 	assert.Equal(t, int64(0), res.Failed)
 	assert.GreaterOrEqual(t, calls.Load(), int64(12), "the next handler still receives every event")
 }
+
+func TestFixtureRegistrationMistakesPanic(t *testing.T) {
+	noop := func(context.Context) {}
+	tests := []struct {
+		kind     string
+		register func(r *Registry, nilFunc bool)
+	}{
+		{"GlobalSetup", func(r *Registry, n bool) {
+			fn := func(context.Context, *Runner) error { return nil }
+			if n {
+				fn = nil
+			}
+			r.GlobalSetup(fn)
+		}},
+		{"Setup", func(r *Registry, n bool) {
+			fn := func(context.Context, int, *Runner) (*SessionConfig, error) { return nil, nil }
+			if n {
+				fn = nil
+			}
+			r.Setup(fn)
+		}},
+		{"SetupSession", func(r *Registry, n bool) {
+			fn := func(context.Context, *Session) error { return nil }
+			if n {
+				fn = nil
+			}
+			r.SetupSession(fn)
+		}},
+		{"TeardownSession", func(r *Registry, n bool) {
+			fn := func(context.Context, *Session) error { return nil }
+			if n {
+				fn = nil
+			}
+			r.TeardownSession(fn)
+		}},
+		{"Teardown", func(r *Registry, n bool) {
+			fn := func(context.Context, int) {}
+			if n {
+				fn = nil
+			}
+			r.Teardown(fn)
+		}},
+		{"GlobalTeardown", func(r *Registry, n bool) {
+			fn := noop
+			if n {
+				fn = nil
+			}
+			r.GlobalTeardown(fn)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			assertPanicsNaming(t, func() { tt.register(NewRegistry(), true) }, tt.kind, "nil func")
+			r := NewRegistry()
+			tt.register(r, false)
+			assertPanicsNaming(t, func() { tt.register(r, false) }, tt.kind, "registered twice")
+		})
+	}
+}

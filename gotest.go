@@ -125,7 +125,7 @@ func (r *Runner) Test(t TB) *Result {
 		t.Logf("molotov summary:\n%s", b.String())
 	}
 	signalled := sigCtx.Err() != nil && ctx.Err() == nil
-	if msg := verdict(&cfg, res, signalled); msg != "" {
+	if msg := verdict(res, signalled); msg != "" {
 		t.Errorf("%s", msg)
 	}
 	if signalled {
@@ -137,20 +137,18 @@ func (r *Runner) Test(t TB) *Result {
 // verdict says why a finished run fails its test, or "" when it passes
 // (Result.Outcome is OutcomePassed). A cancellation by a signal is left
 // to the caller, which says so itself.
-func verdict(cfg *Runner, res *Result, signalled bool) string {
+func verdict(res *Result, signalled bool) string {
 	var why []string
 	if res.StopReason == StopCancelled && !signalled {
 		why = append(why, fmt.Sprintf("run interrupted: its context was cancelled after %v; %d of %d runs completed",
 			res.Elapsed.Round(time.Millisecond), res.OK+res.Failed, res.Started))
 	}
-	// Runs that the run itself cancelled (ForceShutdown, a cancel) are not
-	// the target's failures.
-	failed := res.Failed - res.Interrupted
-	switch {
-	case cfg.MaxFailures > 0 && failed >= int64(cfg.MaxFailures):
-		why = append(why, fmt.Sprintf("%d scenario runs failed, reaching MaxFailures (%d)", failed, cfg.MaxFailures))
-	case cfg.MaxFailures == 0 && failed > 0:
-		why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", failed, res.Started))
+	if failed, over := res.failuresOverBudget(); over {
+		if res.maxFailures > 0 {
+			why = append(why, fmt.Sprintf("%d scenario runs failed, reaching MaxFailures (%d)", failed, res.maxFailures))
+		} else {
+			why = append(why, fmt.Sprintf("%d of %d scenario runs failed (set Runner.MaxFailures or -molotov.fail to tolerate some)", failed, res.Started))
+		}
 	}
 	if res.SetupFailed > 0 {
 		why = append(why, fmt.Sprintf("%d workers failed their Setup or SetupSession (or were ended by runtime.Goexit in a fixture or event handler)", res.SetupFailed))

@@ -30,13 +30,13 @@ const (
 // Outcome returns the run's verdict. Runner.Test and Benchmark fail
 // exactly when it is not OutcomePassed.
 func (r *Result) Outcome() Outcome {
-	failed := r.Failed - r.Interrupted
+	_, over := r.failuresOverBudget()
 	switch {
 	case r.StopReason == StopCancelled:
 		return OutcomeInterrupted
 	case r.SetupFailed > 0:
 		return OutcomeSetupFailed
-	case r.maxFailures > 0 && failed >= int64(r.maxFailures), r.maxFailures == 0 && failed > 0:
+	case over:
 		return OutcomeFailures
 	case r.StopReason == StopThreshold:
 		return OutcomeThresholds
@@ -53,3 +53,15 @@ func (r *Result) Outcome() Outcome {
 // worker failed its setup, no scenario run failed beyond what MaxFailures
 // allows, and every threshold held (Outcome is OutcomePassed).
 func (r *Result) Passed() bool { return r.Outcome() == OutcomePassed }
+
+// failuresOverBudget is the one rule of the failure budget: it returns the
+// failures held against the run (Failed less Interrupted: runs the run
+// itself cancelled are not the target's failures) and whether they are
+// more than MaxFailures allows (any failure when MaxFailures is zero).
+func (r *Result) failuresOverBudget() (failed int64, over bool) {
+	failed = r.Failed - r.Interrupted
+	if r.maxFailures > 0 {
+		return failed, failed >= int64(r.maxFailures)
+	}
+	return failed, failed > 0
+}

@@ -137,3 +137,28 @@ func TestOutcomesWithoutResult(t *testing.T) {
 		})
 	}
 }
+
+// Runner.Test's message and Result.Outcome decide from the same rules: the
+// message is empty exactly when the outcome is passed, over every
+// combination of the inputs of a verdict.
+func TestVerdictAgreesWithOutcome(t *testing.T) {
+	for _, stop := range []StopReason{StopDuration, StopCancelled, StopThreshold, StopMaxFailures} {
+		for _, setupFailed := range []int{0, 1} {
+			for _, maxFailures := range []int{0, 2} {
+				for _, failed := range []int64{0, 1, 2, 3} {
+					for interrupted := int64(0); interrupted <= failed; interrupted++ {
+						for _, broken := range []bool{false, true} {
+							res := &Result{Started: 10, OK: 10 - failed, Failed: failed, Interrupted: interrupted,
+								SetupFailed: setupFailed, StopReason: stop, maxFailures: maxFailures,
+								Thresholds: []ThresholdResult{{Expr: "p99<1s", Pass: !broken}}}
+							msg, outcome := verdict(res, false), res.Outcome()
+							if (msg == "") != (outcome == OutcomePassed) {
+								t.Errorf("%+v: outcome %s but Test's message %q", *res, outcome, msg)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

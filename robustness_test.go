@@ -135,7 +135,7 @@ func TestContextDeadlineFailuresAreInterrupted(t *testing.T) {
 	// The deadline interrupted the run: that is its outcome, not failures
 	// of the target.
 	assert.Equal(t, OutcomeInterrupted, res.Outcome())
-	msg := verdict(&Runner{}, res, false)
+	msg := verdict(res, false)
 	assert.Contains(t, msg, "run interrupted")
 	assert.NotContains(t, msg, "scenario runs failed", "the test's own deadline is not the target's failure")
 }

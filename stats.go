@@ -292,12 +292,10 @@ func (st *runStats) requestTotal() int64 {
 	return n
 }
 
-// result builds a Result from the live figures; it is safe while the run
-// goes on (a snapshot) and exact once it ended.
-func (st *runStats) result() *Result { return st.resultWith(nil) }
-
-// resultWith is result, with the latency of only the request names that
-// withLatency accepts (nil: every name); the others have their counts only.
+// resultWith builds a Result from the live figures; it is safe while the
+// run goes on (a snapshot) and exact once it ended. It gives the latency
+// of only the request names that withLatency accepts (nil: every name);
+// the others have their counts only.
 // Reading a histogram copies its 38 KB, which a live check every second
 // of a run with many request names should not pay for names it ignores.
 func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
