@@ -111,6 +111,11 @@ func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: buf}
 }
 
-var errGoexitWorker = errors.New("molotov: worker ended by runtime.Goexit (t.FailNow or require in a fixture, an event handler or the ScenarioPicker?); return an error instead")
+// errGoexitFixture is the error of a fixture that called runtime.Goexit.
+var errGoexitFixture = errors.New("ended by runtime.Goexit (t.FailNow or require?); return an error instead")
+
+// errGoexitPicker is the failure of a step whose ScenarioPicker called
+// runtime.Goexit.
+var errGoexitPicker = errors.New("molotov: ScenarioPicker ended by runtime.Goexit (t.FailNow or require?); return a scenario's name instead")
 
 var errGoexit = errors.New("molotov: scenario run ended by runtime.Goexit (t.FailNow or require in a scenario or event handler?); return an error instead")

@@ -280,16 +280,22 @@ func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
 }
 
 // emit sends ev to every handler; a panicking handler is logged, never
-// fatal.
+// fatal. A handler that calls runtime.Goexit ends the goroutine it runs
+// on, and is logged on the way out: on a worker's goroutine the worker
+// goes on (worker.end), and a Goexit during a scenario run fails that run.
 func (rs *runState) emit(ev Event) {
 	for _, h := range rs.snap.handlers {
 		func() {
+			returned := false
 			defer func() {
 				if p := recover(); p != nil {
 					rs.logger.Error("event handler panicked", zap.Stringer("event", ev.Kind), zap.Any("panic", p))
+				} else if !returned {
+					rs.logger.Error("event handler ended by runtime.Goexit (t.FailNow or require?); return instead", zap.Stringer("event", ev.Kind))
 				}
 			}()
 			h(ev)
+			returned = true
 		}()
 	}
 }

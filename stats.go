@@ -173,6 +173,7 @@ type runStats struct {
 	interrupted         atomic.Int64
 
 	scenarios []*scenarioStats // indexed like registrySnapshot.scenarios
+	picker    scenarioStats    // the steps the ScenarioPicker failed, as PickerScenario
 	names     []string
 
 	reqs         sync.Map // name → *requestStats
@@ -324,6 +325,9 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 			sc.ServiceTime = latencyOf(sc.serviceHist)
 		}
 		res.Scenarios[st.names[i]] = sc
+	}
+	if n := st.picker.failed.Load(); n > 0 {
+		res.Scenarios[PickerScenario] = &ScenarioStats{Failed: n}
 	}
 	res.latency, res.all = latencyOf(all), all
 	st.reqs.Range(func(k, v any) bool {
