@@ -112,8 +112,9 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
 			return
 		}
-		intended := rs.start.Add(off)
-		if time.Since(intended) > cfg.MaxLag {
+		intended, now := rs.start.Add(off), time.Now()
+		rs.catchUp(clockSince(now))
+		if now.Sub(intended) > cfg.MaxLag {
 			rs.stats.dropped.Add(1)
 			rs.observeSizing(true) // a start the target's pace could not take
 			step--

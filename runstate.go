@@ -37,6 +37,7 @@ type runState struct {
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 	sessions   sessionSet    // the workers' sessions, whose requests the run's clock times out
+	clock      runClock      // the run's clock (see startClock)
 
 	sizing     *sizer
 	thresholds []*threshold

@@ -21,6 +21,7 @@ type scenarioRun struct {
 	err      error         // the scenario's error, or the picker's
 	picked   bool          // sc was picked: no picker error
 	start    time.Duration // since the session's t0
+	end      time.Duration // since the session's t0: when the run ended, as record saw it
 	open     bool          // a run of the open model, due at intended
 	intended time.Duration // the open model's intended start, since t0 (negative when due before the session existed)
 	called   bool          // the scenario function was called
@@ -32,6 +33,9 @@ type scenarioRun struct {
 // runScenario; false: the loop is over.
 func (w *worker) pick() bool {
 	rs, s, cfg := w.rs, w.s, &w.rs.cfg
+	if e := s.run.end; e > 0 { // the previous run's end is the time now, near enough
+		rs.catchUp(s.t0Clock + e)
+	}
 	w.step++
 	step := w.step
 	if rs.stopping() || rs.ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
@@ -199,7 +203,8 @@ func (rs *runState) endedByGoexit(r *scenarioRun) {
 // ok or failed, and the statsd counter.
 func (rs *runState) record(r *scenarioRun) {
 	s, sc := r.s, r.sc
-	d := time.Since(s.t0) - r.start
+	r.end = time.Since(s.t0)
+	d := r.end - r.start
 	s.endScenario()
 	if rs.hasHandlers {
 		s.scenario.Store(nil)
