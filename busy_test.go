@@ -32,7 +32,7 @@ func TestStopAndTimeoutOnTimeWhenEveryCoreIsBusy(t *testing.T) {
 	var (
 		mu        sync.Mutex
 		lastStart time.Time
-		waits     []time.Duration // worker 0's requests, from send to error
+		waits     []time.Duration // the requests of the workers that make them, from send to error
 		plain     atomic.Int64    // timeouts that were not a *TimeoutError
 	)
 	reg := sbOneScenario("busy", func(ctx context.Context, s *Session) error {
@@ -42,7 +42,7 @@ func TestStopAndTimeoutOnTimeWhenEveryCoreIsBusy(t *testing.T) {
 			lastStart = now
 		}
 		mu.Unlock()
-		if s.Worker == 0 {
+		if s.Worker%25 == 0 { // 8 of the 200 workers request a server that never answers
 			resp, err := s.Get(ctx, hang.URL)
 			took := time.Since(now)
 			if err == nil {
@@ -66,16 +66,17 @@ func TestStopAndTimeoutOnTimeWhenEveryCoreIsBusy(t *testing.T) {
 	res := runWithin(t, &Runner{Registry: reg, Workers: workers, Duration: duration, RequestTimeout: timeout, Quiet: true}, 30*time.Second)
 	assert.Equal(t, StopDuration, res.StopReason)
 	late := lastStart.Sub(res.Start) - duration
-	t.Logf("last start %v after Duration; the run took %v; worker 0's requests ended after %v", late.Round(time.Millisecond), res.Elapsed.Round(time.Millisecond), waits)
+	t.Logf("last start %v after Duration; the run took %v; the requests ended after %v", late.Round(time.Millisecond), res.Elapsed.Round(time.Millisecond), waits)
 	assert.LessOrEqual(t, late, slack, "runs kept starting after Duration")
 	assert.LessOrEqual(t, res.Elapsed, duration+timeout+slack, "the run ended late")
 	require.NotEmpty(t, waits)
-	// A request's end also waits for its worker's turn on a core once the
-	// timeout woke it: with 200 workers burning 1ms each on 2 cores, up to
-	// about 100ms. Without the workers' catch-up, the timeouts came 0.5 to
-	// 3 s late here.
+	// A request's end also waits, once the timeout cancelled it, for its
+	// worker's turn on a core, and for net/http's goroutines' turns before
+	// it: with 200 workers burning 1ms each on 2 cores, 100-250ms (more
+	// under the race detector). Without the workers' catch-up, the
+	// timeouts ended 0.8 to 3.2 s after the request's start here.
 	for _, w := range waits {
-		assert.LessOrEqual(t, w, timeout+slack+200*time.Millisecond, "a request timed out late")
+		assert.LessOrEqual(t, w, timeout+slack+300*time.Millisecond, "a request timed out late")
 	}
 	assert.Zero(t, plain.Load(), "a timeout was not reported as a *TimeoutError")
 }
