@@ -55,6 +55,7 @@ var flagSpecs = []flagSpec{
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
+	{"redact", "more names whose values are hidden in dumps and errors, comma-separated, e.g. x-tenant,pin (Runner.Redact)", redactSetter, false},
 }
 
 // thresholdSetter checks one threshold (or, from the environment, several
@@ -68,6 +69,16 @@ func thresholdSetter(r *Runner, v string) error {
 			return err
 		}
 		r.Thresholds = append(r.Thresholds, e)
+	}
+	return nil
+}
+
+// redactSetter adds the comma-separated names to Runner.Redact.
+func redactSetter(r *Runner, v string) error {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			r.Redact = append(r.Redact, name)
+		}
 	}
 	return nil
 }
