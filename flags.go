@@ -275,18 +275,7 @@ func resultFileSetter(r *Runner, v string) error {
 // checkResultFile refuses a path that can never be written as a file: one
 // with a NUL byte, or one that names a directory. A directory that does
 // not exist yet is accepted: GlobalSetup may create it.
-func checkResultFile(path string) error {
-	if strings.IndexByte(path, 0) >= 0 {
-		return fmt.Errorf("%q contains a NUL byte; name a file such as result.json", path)
-	}
-	if path != "" && os.IsPathSeparator(path[len(path)-1]) {
-		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %sresult.json", path, path)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%q is a directory; name a file in it, such as %s%cresult.json", path, path, os.PathSeparator)
-	}
-	return nil
-}
+func checkResultFile(path string) error { return checkOutputPath(path) }
 
 // flagValue is a -molotov.* flag: it checks its value when parsed and keeps
 // it raw until it is applied to a Runner.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
@@ -335,16 +334,8 @@ func ReadResult(r io.Reader) (*Result, error) {
 
 // writeResultFile writes res as JSON to path, replacing the file.
 func writeResultFile(path string, res *Result) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("molotov: writing the JSON result (Runner.ResultFile, -molotov.json): %w", err)
-	}
-	if err := res.WriteJSON(f); err != nil {
-		f.Close()
-		return fmt.Errorf("molotov: writing the JSON result to %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("molotov: writing the JSON result to %s: %w", path, err)
+	if err := writeFileAtomic(path, res.WriteJSON); err != nil {
+		return fmt.Errorf("molotov: writing the JSON result to %s (Runner.ResultFile, -molotov.json): %w", path, err)
 	}
 	return nil
 }

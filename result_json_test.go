@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,8 +171,75 @@ func TestResultFileUnderTest(t *testing.T) {
 	tb2 := newFakeTB(t)
 	t.Setenv("MOLOTOV_JSON", bad) // newFakeTB cleared it
 	res = (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb2)
-	require.NotNil(t, res, "the run happened; only writing its result failed")
+	assert.Nil(t, res, "a result file that cannot be written is found before the run")
 	require.Len(t, tb2.errs, 1)
 	assert.Contains(t, tb2.errs[0], "missing-dir")
 	assert.Contains(t, tb2.errs[0], "-molotov.json")
+
+	// A directory that disappears during the run: the run happened, only
+	// writing its result failed.
+	gone := filepath.Join(t.TempDir(), "gone")
+	require.NoError(t, os.Mkdir(gone, 0o755))
+	reg.GlobalTeardown(func(context.Context) { os.RemoveAll(gone) })
+	tb3 := newFakeTB(t)
+	t.Setenv("MOLOTOV_JSON", filepath.Join(gone, "out.json"))
+	res = (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb3)
+	require.NotNil(t, res, "the run happened; only writing its result failed")
+	assert.EqualValues(t, 3, res.OK)
+	require.Len(t, tb3.errs, 1)
+	assert.Contains(t, tb3.errs[0], "gone")
+	assert.Contains(t, tb3.errs[0], "-molotov.json")
+}
+
+// A ResultFile that cannot be written is found before the first scenario
+// run, not after a long run; GlobalSetup may still make its directory.
+func TestResultFileCheckedBeforeTheRun(t *testing.T) {
+	dir := t.TempDir()
+	var entered, tornDown atomic.Int64
+	newReg := func(mkdir string) *Registry {
+		reg := sbOneScenario("s", func(context.Context, *Session) error { entered.Add(1); return nil })
+		reg.GlobalSetup(func(context.Context, *Runner) error {
+			if mkdir != "" {
+				return os.Mkdir(mkdir, 0o755)
+			}
+			return nil
+		})
+		reg.GlobalTeardown(func(context.Context) { tornDown.Add(1) })
+		return reg
+	}
+	missing := filepath.Join(dir, "missing", "result.json")
+	_, err := (&Runner{Registry: newReg(""), MaxRuns: 1, Quiet: true, ResultFile: missing}).Run(context.Background())
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "ResultFile", ce.Field)
+	assert.Contains(t, err.Error(), "does not exist")
+	assert.Zero(t, entered.Load(), "no scenario ran")
+	assert.EqualValues(t, 1, tornDown.Load(), "GlobalTeardown ran after GlobalSetup")
+
+	later := filepath.Join(dir, "later")
+	res, err := (&Runner{Registry: newReg(later), MaxRuns: 1, Quiet: true, ResultFile: filepath.Join(later, "result.json")}).Run(context.Background())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, res.OK)
+	entries, err := os.ReadDir(later)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left beside the result")
+	fi, err := entries[0].Info()
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+}
+
+// The JSON result replaces an earlier file only once it is complete.
+func TestWriteFileAtomicKeepsTheOldFileOnFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "result.json")
+	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
+	err := writeFileAtomic(path, func(w io.Writer) error {
+		io.WriteString(w, "half")
+		return errors.New("disk full")
+	})
+	require.Error(t, err)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(got))
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	assert.Len(t, entries, 1, "the temporary file is removed")
 }

@@ -274,6 +274,12 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 			return nil, err
 		}
 	}
+	if f := cfg.ResultFile; f != "" { // GlobalSetup may have made its directory
+		if err := checkOutputDir(f); err != nil {
+			rs.globalTeardown()
+			return nil, configErr("ResultFile", "%v (Runner.ResultFile, -molotov.json)", err)
+		}
+	}
 	rs.registerMetrics()
 	rs.start = time.Now()
 	// Exporters read the run's figures, so they start once its clock has.
