@@ -130,3 +130,8 @@ type InvalidStatusError struct {
 func (e *InvalidStatusError) Error() string {
 	return fmt.Sprintf("molotov: the server sent status %03d, outside 100-599: not an HTTP status", e.Status)
 }
+
+// ErrSetupInterrupted is in the error that Run returns when its context
+// was cancelled (by a signal, under Runner.Test) during GlobalSetup: no
+// worker started.
+var ErrSetupInterrupted = errors.New("interrupted during GlobalSetup, before any worker started")

@@ -657,3 +657,22 @@ func TestFixtureRegistrationMistakesPanic(t *testing.T) {
 		})
 	}
 }
+
+// A run cancelled as GlobalSetup ends starts no worker: no Setup is called
+// with a context that is already cancelled, GlobalTeardown runs, and Run
+// says why.
+func TestCancelledDuringGlobalSetupStartsNoWorker(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg, entered := noHTTPRegistry(nil)
+	var setups, teardowns atomic.Int64
+	reg.GlobalSetup(func(context.Context, *Runner) error { cancel(); return nil })
+	reg.Setup(func(context.Context, int, *Runner) (*SessionConfig, error) { setups.Add(1); return nil, nil })
+	reg.GlobalTeardown(func(context.Context) { teardowns.Add(1) })
+	res, err := (&Runner{Registry: reg, Workers: 3, MaxRuns: 1, Quiet: true}).Run(ctx)
+	assert.Nil(t, res)
+	require.ErrorIs(t, err, ErrSetupInterrupted)
+	assert.Zero(t, setups.Load())
+	assert.Zero(t, entered.Load())
+	assert.EqualValues(t, 1, teardowns.Load())
+}

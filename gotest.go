@@ -3,6 +3,7 @@ package molotov
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -114,7 +115,11 @@ func (r *Runner) Test(t TB) *Result {
 	cfg.summaryOff = true
 	res, err := cfg.Run(sigCtx)
 	if err != nil {
-		t.Errorf("%v", err)
+		if errors.Is(err, ErrSetupInterrupted) && sigCtx.Err() != nil && ctx.Err() == nil {
+			t.Errorf("molotov: run interrupted by a signal during GlobalSetup; no worker started, no scenario ran (%v)", err)
+		} else {
+			t.Errorf("%v", err)
+		}
 		if res == nil {
 			return nil
 		}

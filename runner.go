@@ -2,6 +2,8 @@ package molotov
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -271,8 +273,15 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if fx := snap.fixtures.globalSetup; fx != nil {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, &FixtureError{Fixture: "GlobalSetup", Worker: -1, Err: fmt.Errorf("%w (%w)", ErrSetupInterrupted, errors.Unwrap(err))}
+			}
 			return nil, err
 		}
+	}
+	if ctx.Err() != nil { // cancelled as GlobalSetup ended: no worker starts with a cancelled context
+		rs.globalTeardown()
+		return nil, fmt.Errorf("molotov: %w: %w", ErrSetupInterrupted, context.Cause(ctx))
 	}
 	if f := cfg.ResultFile; f != "" { // GlobalSetup may have made its directory
 		if err := checkOutputDir(f); err != nil {

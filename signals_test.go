@@ -31,6 +31,21 @@ func TestSignalChild(t *testing.T) {
 		t.Skip("run by TestSignal* in a child process")
 	}
 	reg := NewRegistry()
+	if mode == "setup" {
+		reg.GlobalSetup(func(ctx context.Context, r *Runner) error {
+			fmt.Println("CHILD: global setup")
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Second):
+				return nil
+			}
+		})
+		reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+			fmt.Println("CHILD: worker setup")
+			return nil, nil
+		})
+	}
 	var once sync.Once
 	reg.Scenario("wait", 1, func(ctx context.Context, s *Session) error {
 		once.Do(func() { fmt.Println("CHILD: running") })
@@ -175,4 +190,21 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGINT, "killed by SIGINT, got %v\n%s", ws, c.output())
 	assert.NotContains(t, c.output(), "CHILD: global teardown done")
+}
+
+// SIGINT during GlobalSetup: the test fails saying that a signal
+// interrupted GlobalSetup, and no worker's Setup is called.
+func TestSignalDuringGlobalSetup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	c := startSignalChild(t, "setup")
+	c.waitLine(t, "CHILD: global setup")
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGINT))
+	ee, took := c.wait(t, 15*time.Second)
+	out := c.output()
+	assert.Equal(t, 1, ee.ExitCode(), "a failed test: exit status 1\n%s", out)
+	assert.Less(t, took, 10*time.Second)
+	assert.Contains(t, out, "interrupted by a signal during GlobalSetup")
+	assert.NotContains(t, out, "CHILD: worker setup")
 }

@@ -106,7 +106,7 @@ func (w *worker) end() {
 // It reports whether the loop goes on, on a fresh goroutine.
 func (w *worker) begin() bool {
 	rs := w.rs
-	if !rs.sleep(&w.timer, w.delay) || rs.stopping() {
+	if !rs.sleep(&w.timer, w.delay) || rs.stopping() || rs.ctx.Err() != nil {
 		return false // stopped during ramp-up: this worker never started
 	}
 	rs.stats.addActive()
