@@ -16,9 +16,12 @@ const (
 	OutcomeInterrupted Outcome = "interrupted"
 	// OutcomeSetupFailed: a worker's Setup or SetupSession failed.
 	OutcomeSetupFailed Outcome = "setup-failed"
-	// OutcomeFailures: scenario runs failed, more than MaxFailures allows
-	// (any failure when MaxFailures is zero). Runs the run itself
-	// cancelled (ForceShutdown at a stop) do not count.
+	// OutcomeFailures: scenario runs failed, more than MaxFailures allows.
+	// When MaxFailures is zero, any failure fails the run, unless a
+	// threshold judges failures (failure_rate, failed, error_rate or
+	// errors, of the run, a scenario or a request): then the thresholds
+	// are the failure verdict. Runs the run itself cancelled
+	// (ForceShutdown at a stop) never count.
 	OutcomeFailures Outcome = "failures"
 	// OutcomeThresholds: a threshold broke (at the end, or during the run
 	// under Runner.ThresholdAbort).
@@ -57,11 +60,31 @@ func (r *Result) Passed() bool { return r.Outcome() == OutcomePassed }
 // failuresOverBudget is the one rule of the failure budget: it returns the
 // failures held against the run (Failed less Interrupted: runs the run
 // itself cancelled are not the target's failures) and whether they are
-// more than MaxFailures allows (any failure when MaxFailures is zero).
+// more than MaxFailures allows. With MaxFailures zero, any failure is
+// too many, unless a threshold judges failures: then the thresholds
+// decide (see OutcomeFailures).
 func (r *Result) failuresOverBudget() (failed int64, over bool) {
 	failed = r.Failed - r.Interrupted
-	if r.maxFailures > 0 {
+	switch {
+	case r.maxFailures > 0:
 		return failed, failed >= int64(r.maxFailures)
+	case r.failuresJudgedByThresholds():
+		return failed, false
 	}
 	return failed, failed > 0
+}
+
+// failuresJudgedByThresholds reports whether one of the run's thresholds
+// is on failures: failure_rate or failed (of the run or a scenario),
+// error_rate or errors (of a request).
+func (r *Result) failuresJudgedByThresholds() bool {
+	for _, tr := range r.Thresholds {
+		if t, err := parseThreshold(tr.Expr); err == nil {
+			switch t.metric {
+			case "failure_rate", "failed", "error_rate", "errors":
+				return true
+			}
+		}
+	}
+	return false
 }

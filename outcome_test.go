@@ -1,6 +1,7 @@
 package molotov
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -160,5 +161,48 @@ func TestVerdictAgreesWithOutcome(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// With a threshold on failures and no MaxFailures, the thresholds are the
+// failure verdict: Result.Passed, Outcome, Runner.Test and the JSON
+// result agree.
+func TestThresholdsOnFailuresAreTheVerdict(t *testing.T) {
+	oneInFour := func(n int64) bool { return n%4 == 0 } // 25% of the runs fail
+	tests := []struct {
+		name        string
+		thresholds  []string
+		maxFailures int
+		want        Outcome
+		testErr     string
+	}{
+		{"failure_rate holds", []string{"failure_rate < 50%"}, 0, OutcomePassed, ""},
+		{"failed holds", []string{"failed <= 10"}, 0, OutcomePassed, ""},
+		{"scenario failure_rate holds", []string{"scenario(work).failure_rate < 30%"}, 0, OutcomePassed, ""},
+		{"failure_rate broken", []string{"failure_rate < 1%"}, 0, OutcomeThresholds, "threshold broken: failure_rate < 1%"},
+		{"a latency threshold does not judge failures", []string{"p99 < 10s"}, 0, OutcomeFailures, "scenario runs failed"},
+		{"MaxFailures set: it is the budget", []string{"failure_rate < 50%"}, 2, OutcomeFailures, "reaching MaxFailures (2)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg, _ := noHTTPRegistry(oneInFour)
+			r := Runner{Registry: reg, MaxRuns: 20, Quiet: true, Thresholds: tt.thresholds, MaxFailures: tt.maxFailures}
+			tb := newFakeTB(t)
+			res := r.Test(tb)
+			require.NotNil(t, res)
+			assert.Equal(t, tt.want, res.Outcome())
+			assert.Equal(t, tt.want == OutcomePassed, res.Passed())
+			if tt.testErr == "" {
+				assert.Empty(t, tb.errs)
+			} else {
+				require.NotEmpty(t, tb.errs)
+				assert.Contains(t, strings.Join(tb.errs, "\n"), tt.testErr)
+			}
+			var buf bytes.Buffer
+			require.NoError(t, res.WriteJSON(&buf))
+			back, err := ReadResult(&buf)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, back.Outcome(), "the JSON result gives the same verdict")
+		})
 	}
 }
