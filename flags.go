@@ -27,14 +27,14 @@ import (
 // register them explicitly with RegisterFlags.
 var flagSpecs = []flagSpec{
 	{"workers", "number of workers, 1 to 1000000 (Runner.Workers, Molotov -w)", intSetter(func(r *Runner) *int { return &r.Workers }, maxWorkers), false},
-	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }, 0), false},
+	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }, minDuration), false},
 	{"rate", "open model: scenario runs started per second, e.g. 500 or 500/s; 0: closed model (Runner.Rate)", rateSetter, false},
 	{"max-workers", "open model: sessions available to take the starts (Runner.MaxWorkers)", intSetter(func(r *Runner) *int { return &r.MaxWorkers }, maxWorkers), false},
 	{"max-lag", "open model: how late a start may begin before it is dropped (Runner.MaxLag)", durSetter(func(r *Runner) *time.Duration { return &r.MaxLag }, 0), false},
 	{"stages", "load shape: DURATION:WORKERS,... (closed model) or DURATION:RATE/s,... (open model), e.g. 30s:10,1m:50,30s:0 (Runner.Stages)", stagesSetter, false},
 	{"max-runs", "scenario runs per worker (Runner.MaxRuns, Molotov -r)", intSetter(func(r *Runner) *int { return &r.MaxRuns }, noMax), false},
-	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }, 0), false},
-	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }, 0), false},
+	{"ramp-up", "spread worker starts over this time (Runner.RampUp)", durSetter(func(r *Runner) *time.Duration { return &r.RampUp }, minDuration), false},
+	{"delay", "pause after every step (Runner.Delay)", durSetter(func(r *Runner) *time.Duration { return &r.Delay }, minDuration), false},
 	{"exception", "stop at the first failure (Runner.ExitOnFailure, Molotov -x)", boolSetter(func(r *Runner) *bool { return &r.ExitOnFailure }), true},
 	{"fail", "stop and fail after this many failures (Runner.MaxFailures, Molotov -f)", intSetter(func(r *Runner) *int { return &r.MaxFailures }, noMax), false},
 	{"single-mode", "run only this scenario (Runner.SingleMode, Molotov -s)", strSetter(func(r *Runner) *string { return &r.SingleMode }), false},
@@ -42,7 +42,7 @@ var flagSpecs = []flagSpec{
 	{"sizing", "add workers until failures pass the tolerance (Runner.Sizing)", boolSetter(func(r *Runner) *bool { return &r.Sizing }), true},
 	{"sizing-tolerance", "sizing's failure tolerance in percent, 0 to 100 (Runner.SizingTolerance)", toleranceSetter(func(r *Runner) *float64 { return &r.SizingTolerance }), false},
 	{"force-shutdown", "cancel runs in flight at a stop (Runner.ForceShutdown)", boolSetter(func(r *Runner) *bool { return &r.ForceShutdown }), true},
-	{"request-timeout", "bound on a whole request (Runner.RequestTimeout)", durSetter(func(r *Runner) *time.Duration { return &r.RequestTimeout }, 0), false},
+	{"request-timeout", "bound on a whole request (Runner.RequestTimeout)", durSetter(func(r *Runner) *time.Duration { return &r.RequestTimeout }, minDuration), false},
 	{"quiet", "print nothing (Runner.Quiet, Molotov -q)", boolSetter(func(r *Runner) *bool { return &r.Quiet }), true},
 	{"verbose", "0: none; 1: failures with errors and stacks; 2: also requests and responses (Runner.Verbose)", intSetter(func(r *Runner) *int { return &r.Verbose }, maxVerbose), false},
 	{"console-update", "live console refresh interval, at least 1ms (Runner.ConsoleUpdate)", durSetter(func(r *Runner) *time.Duration { return &r.ConsoleUpdate }, minConsoleUpdate), false},
@@ -358,13 +358,19 @@ func registerOn(fs *flag.FlagSet) *FlagSet {
 // then the flags that were set applied: flag beats environment beats
 // field. An environment variable that does not parse is an error naming
 // it. fs may be nil (environment only).
+//
+// Stages given by a flag or the environment replace a Duration written in
+// the code: the stages set the run's length, unless a Duration is given
+// beside them the same way.
 func (fs *FlagSet) Apply(r Runner) (Runner, error) {
+	given := map[string]bool{}
 	for i := range flagSpecs {
 		spec := &flagSpecs[i]
 		if v, ok := os.LookupEnv(spec.envName()); ok && v != "" {
 			if err := spec.set(&r, v); err != nil {
 				return r, fmt.Errorf("molotov: environment variable %s: %w", spec.envName(), err)
 			}
+			given[spec.name] = true
 		}
 	}
 	if fs != nil {
@@ -381,7 +387,11 @@ func (fs *FlagSet) Apply(r Runner) (Runner, error) {
 					return r, fmt.Errorf("molotov: flag -molotov.%s: %w", v.spec.name, err)
 				}
 			}
+			given[v.spec.name] = true
 		}
+	}
+	if given["stages"] && !given["duration"] {
+		r.Duration = 0
 	}
 	return r, nil
 }

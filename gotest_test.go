@@ -423,3 +423,33 @@ func TestRunnerTestList(t *testing.T) {
 	listScenarios(&b, reg)
 	assert.Equal(t, "molotov-scenario \"odd \\\"name\\\"\" 0\nmolotov-scenario \"work\" 1\n", b.String())
 }
+
+// Stages from a flag or the environment replace a Duration written in the
+// code; a Duration given beside them the same way stays.
+func TestStagesFromFlagsReplaceTheCodesDuration(t *testing.T) {
+	code := Runner{Duration: 5 * time.Second}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"stages flag", []string{"-molotov.stages=1m:10"}, nil, 0},
+		{"stages environment", nil, map[string]string{"MOLOTOV_STAGES": "1m:10"}, 0},
+		{"stages and duration flags", []string{"-molotov.stages=1m:10", "-molotov.duration=2m"}, nil, 2 * time.Minute},
+		{"no stages", []string{"-molotov.workers=3"}, nil, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			std := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs := RegisterFlags(std)
+			require.NoError(t, std.Parse(tt.args))
+			r, err := fs.Apply(code)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, r.Duration)
+		})
+	}
+}

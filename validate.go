@@ -37,6 +37,10 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 		if f.v < 0 {
 			return configErr(f.name, "is negative (%v); use a duration >= 0 (%s)", f.v, f.zero)
 		}
+		if f.v > 0 && f.v < minDuration && f.name != "ConsoleUpdate" {
+			// A number without a unit is nanoseconds: Duration: 5 is 5ns.
+			return configErr(f.name, "is %v, below %v: in Go a duration without a unit is in nanoseconds; if you meant seconds, write %d * time.Second (%s)", f.v, minDuration, int64(f.v), f.zero)
+		}
 	}
 	for _, f := range []struct {
 		name string
@@ -108,8 +112,12 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 // validateOpen checks the open model's options.
 func (c *Runner) validateOpen() error {
 	if len(c.Stages) > 0 {
-		if _, err := validateStages(c.Stages); err != nil {
+		total, err := validateStages(c.Stages)
+		if err != nil {
 			return err
+		}
+		if c.Duration > 0 && c.Duration < total && !c.sizingRate {
+			return configErr("Duration", "is %v, shorter than the Stages (%v in all), so the run would end before they do; drop Duration (the stages set the run's length) or make it at least %v", c.Duration, total, total)
 		}
 		switch {
 		case c.MaxRuns > 0 || c.SingleRun || (c.Sizing && !c.sizingRate) || c.RampUp > 0:
@@ -140,6 +148,10 @@ func (c *Runner) validateOpen() error {
 	}
 	return nil
 }
+
+// minDuration is the shortest Duration, RampUp, Delay and RequestTimeout
+// that make sense: a shorter one is a number written without its unit.
+const minDuration = time.Millisecond
 
 // maxRate bounds Rate: far above what one process can start; minRate is
 // one start a day, below which the schedule's offsets would overflow.
