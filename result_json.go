@@ -167,8 +167,11 @@ type jsonPoint struct {
 	OK      int64   `json:"ok"`
 	Failed  int64   `json:"failed"`
 	P50     jsonDur `json:"p50_ns"`
+	P90     jsonDur `json:"p90_ns"`
 	P99     jsonDur `json:"p99_ns"`
 	Workers int     `json:"workers"`
+	Started int64   `json:"started"`
+	Dropped int64   `json:"dropped,omitempty"`
 }
 
 func toJSONLatency(l Latency, h *hist.Snapshot) *jsonLatency {
@@ -253,7 +256,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Requests[name] = jsonRequest{Count: q.Count, Errors: q.Errors, Status: status, Latency: toJSONLatency(q.Latency, q.hist)}
 	}
 	for _, p := range r.Timeline {
-		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P99: p.P99, Workers: p.Workers})
+		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+			Started: p.Started, Dropped: p.Dropped})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -328,7 +332,8 @@ func ReadResult(r io.Reader) (*Result, error) {
 		res.Requests[name] = st
 	}
 	for _, p := range j.Timeline {
-		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P99: p.P99, Workers: p.Workers})
+		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+			Started: p.Started, Dropped: p.Dropped})
 	}
 	return res, nil
 }
