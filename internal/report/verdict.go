@@ -34,7 +34,11 @@ func verdictOf(r *result) Verdict {
 	for _, t := range r.Thresholds {
 		if !t.Pass {
 			broken++
-			v.Reasons = append(v.Reasons, fmt.Sprintf("Threshold %s broke: measured %s.", t.Expr, measured(t.Expr, t.Value)))
+			what := "measured " + measured(t.Expr, t.Value)
+			if t.Value == nil {
+				what = "nothing was measured"
+			}
+			v.Reasons = append(v.Reasons, fmt.Sprintf("Threshold %s broke: %s.", t.Expr, what))
 		}
 	}
 	failuresFail := r.MaxFailures > 0 && counted >= r.MaxFailures || r.MaxFailures == 0 && counted > 0

@@ -1,0 +1,30 @@
+package molotov
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/molotov-go/molotov/internal/report"
+)
+
+// WriteHTML writes the result as one self-contained HTML page: the
+// verdict in words, the run second by second on one time axis (runs per
+// second, latency, errors, workers, and the open model's starts), the
+// latency distribution of each scenario, and the tables of the summary
+// (docs/report.md). Everything it needs is inline: it opens offline, as a
+// CI artifact. -molotov.html=FILE (MOLOTOV_HTML) writes it at the end of a
+// run, and molotov report writes it from a JSON result.
+func (r *Result) WriteHTML(w io.Writer) error {
+	// The page is a view of the JSON result, which holds every figure it
+	// shows: one format to read, for a run in progress and for a file.
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		return fmt.Errorf("molotov: writing the HTML report: %w", err)
+	}
+	run, err := report.Decode(buf.Bytes(), "")
+	if err != nil {
+		return fmt.Errorf("molotov: writing the HTML report: %w", err)
+	}
+	return report.Write(w, report.NewPage([]*report.Run{run}, nil))
+}
