@@ -53,6 +53,7 @@ var flagSpecs = []flagSpec{
 	{"list", "list the registered scenarios with their weights instead of running them (molotov run --list)", boolSetter(func(r *Runner) *bool { return &r.list }), true},
 	{"prometheus", "serve the run's metrics at http://ADDR/metrics while it lasts, e.g. 127.0.0.1:9100 (needs the prom package imported)", strSetter(func(r *Runner) *string { return &r.prometheus }), false},
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
+	{"html", "write the HTML report to this file at the end (Result.WriteHTML)", htmlFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
 }
@@ -264,15 +265,19 @@ func resultFileSetter(r *Runner, v string) error {
 // checkResultFile refuses a path that can never be written as a file: one
 // with a NUL byte, or one that names a directory. A directory that does
 // not exist yet is accepted: GlobalSetup may create it.
-func checkResultFile(path string) error {
+func checkResultFile(path string) error { return checkOutputFile(path, "result.json") }
+
+// checkOutputFile is checkResultFile for any file written at the end of a
+// run; example names such a file in the messages.
+func checkOutputFile(path, example string) error {
 	if strings.IndexByte(path, 0) >= 0 {
-		return fmt.Errorf("%q contains a NUL byte; name a file such as result.json", path)
+		return fmt.Errorf("%q contains a NUL byte; name a file such as %s", path, example)
 	}
 	if path != "" && os.IsPathSeparator(path[len(path)-1]) {
-		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %sresult.json", path, path)
+		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %s%s", path, path, example)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%q is a directory; name a file in it, such as %s%cresult.json", path, path, os.PathSeparator)
+		return fmt.Errorf("%q is a directory; name a file in it, such as %s%c%s", path, path, os.PathSeparator, example)
 	}
 	return nil
 }

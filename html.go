@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/molotov-go/molotov/internal/report"
 )
@@ -27,4 +28,31 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		return fmt.Errorf("molotov: writing the HTML report: %w", err)
 	}
 	return report.Write(w, report.NewPage([]*report.Run{run}, nil))
+}
+
+// htmlFileSetter accepts an empty value or a path that may name a file,
+// for -molotov.html.
+func htmlFileSetter(r *Runner, v string) error {
+	if v != "" {
+		if err := checkOutputFile(v, "report.html"); err != nil {
+			return err
+		}
+	}
+	r.htmlFile = v
+	return nil
+}
+
+// writeHTMLFile writes res as an HTML page to path, replacing the file.
+func writeHTMLFile(path string, res *Result) error {
+	f, err := os.Create(path)
+	if err == nil {
+		err = res.WriteHTML(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("molotov: writing the HTML report (-molotov.html) to %s: %w", path, err)
+	}
+	return nil
 }

@@ -2,8 +2,12 @@ package molotov
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"html"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,4 +50,54 @@ func TestWriteHTMLFromJSON(t *testing.T) {
 	require.NoError(t, res.WriteHTML(&direct))
 	require.NoError(t, read.WriteHTML(&back))
 	assert.Equal(t, direct.String(), back.String())
+}
+
+// -molotov.html (here its environment twin) writes the page under
+// Runner.Test; a file that cannot be written fails the test, naming it,
+// and the Result is still returned.
+func TestHTMLFileUnderTest(t *testing.T) {
+	reg, _ := noHTTPRegistry(nil)
+	file := filepath.Join(t.TempDir(), "report.html")
+	tb := newFakeTB(t)
+	t.Setenv("MOLOTOV_HTML", file)
+	res := (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb)
+	require.NotNil(t, res)
+	assert.Empty(t, tb.errs)
+	page, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "Passed: 3 scenario runs in")
+
+	bad := filepath.Join(t.TempDir(), "missing-dir", "report.html")
+	tb2 := newFakeTB(t)
+	t.Setenv("MOLOTOV_HTML", bad) // newFakeTB cleared it
+	res = (&Runner{Registry: reg, MaxRuns: 3, Quiet: true}).Test(tb2)
+	require.NotNil(t, res, "the run happened; only writing its page failed")
+	require.Len(t, tb2.errs, 1)
+	assert.Contains(t, tb2.errs[0], "missing-dir")
+	assert.Contains(t, tb2.errs[0], "-molotov.html")
+}
+
+// A path that can never be written as a file is refused before the run,
+// by the flag and by the run, and the message shows what to write.
+func TestHTMLFileChecked(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ path, want string }{
+		{dir, filepath.Join(dir, "report.html")},
+		{"reports/", "reports/report.html"},
+		{"a\x00.html", "NUL"},
+	} {
+		err := htmlFileSetter(&Runner{}, tt.path)
+		require.Error(t, err, "%q", tt.path)
+		assert.Contains(t, err.Error(), tt.want)
+
+		reg, entered := noHTTPRegistry(nil)
+		_, err = (&Runner{Registry: reg, MaxRuns: 1, Quiet: true, htmlFile: tt.path}).Run(context.Background())
+		var ce *ConfigError
+		require.True(t, errors.As(err, &ce), "%v", err)
+		assert.Equal(t, "-molotov.html", ce.Field)
+		assert.Contains(t, err.Error(), tt.want)
+		assert.Zero(t, entered.Load(), "nothing ran")
+	}
+	var r Runner
+	require.NoError(t, htmlFileSetter(&r, filepath.Join(dir, "later", "report.html")), "a directory GlobalSetup may create")
 }

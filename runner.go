@@ -105,6 +105,7 @@ type Runner struct {
 	list       bool   // -molotov.list: Test lists the scenarios instead of running them
 	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
+	htmlFile   string // -molotov.html: where Wait writes the HTML report
 }
 
 // Defaults applied to zero fields.
@@ -319,6 +320,11 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 			return configErr("ResultFile", "%v", err)
 		}
 	}
+	if c.htmlFile != "" {
+		if err := checkOutputFile(c.htmlFile, "report.html"); err != nil {
+			return configErr("-molotov.html", "%v", err)
+		}
+	}
 	return nil
 }
 
@@ -511,6 +517,9 @@ func (r *Run) Wait() (*Result, error) {
 	r.writeOnce.Do(func() {
 		if f := r.rs.cfg.ResultFile; f != "" {
 			r.writeErr = writeResultFile(f, r.res)
+		}
+		if f := r.rs.cfg.htmlFile; f != "" && r.writeErr == nil {
+			r.writeErr = writeHTMLFile(f, r.res)
 		}
 	})
 	return r.res, r.writeErr
