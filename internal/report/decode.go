@@ -147,9 +147,6 @@ func Decode(data []byte, label string) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: options: %v", ErrFormat, err)
 	}
-	if r.Outcome == "" && r.Passed { // written before results had an outcome
-		r.Outcome = "passed"
-	}
 	run := &Run{
 		Label:   label,
 		Verdict: verdictOf(&r),
