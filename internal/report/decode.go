@@ -387,7 +387,11 @@ func optionList(raw json.RawMessage) ([]Fact, error) {
 			return nil, err
 		}
 		name, isDur := strings.CutSuffix(key, "_ns")
-		facts = append(facts, Fact{Label: name, Value: optionValue(v, isDur)})
+		value := optionValue(v, isDur)
+		if key == "stages" {
+			value = stagesText(v)
+		}
+		facts = append(facts, Fact{Label: name, Value: value})
 	}
 	return facts, nil
 }
@@ -417,6 +421,36 @@ func optionValue(v any, isDur bool) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// stagesText writes stages as -molotov.stages reads them:
+// 30s:10,1m:50 (workers) or 30s:100/s,1m:0/s (rates).
+func stagesText(v any) string {
+	list, _ := v.([]any)
+	stages := make([]map[string]any, len(list))
+	rates := false
+	for i, e := range list {
+		stages[i], _ = e.(map[string]any)
+		_, isRate := stages[i]["rate"]
+		rates = rates || isRate
+	}
+	parts := make([]string, len(stages))
+	for i, st := range stages {
+		n, _ := st["duration_ns"].(json.Number)
+		d, _ := n.Int64()
+		target, _ := st["workers"].(json.Number)
+		if rates {
+			target, _ = st["rate"].(json.Number)
+		}
+		if target == "" {
+			target = "0"
+		}
+		parts[i] = time.Duration(d).String() + ":" + target.String()
+		if rates {
+			parts[i] += "/s"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func statuses(m map[string]int64) string {

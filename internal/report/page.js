@@ -106,15 +106,21 @@
 					ctx.lineWidth = Math.max(1, devicePixelRatio);
 					ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
 					ctx.font = Math.round(10 * devicePixelRatio) + "px sans-serif";
-					ctx.textAlign = "right";
+					ctx.textAlign = "center";
+					var from = u.valToPos(0, "x", true);
 					ends.forEach(function (t, k) {
 						var x = Math.round(u.valToPos(t, "x", true));
-						if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+						if (x < u.bbox.left || x > u.bbox.left + u.bbox.width + 1) return;
 						ctx.beginPath();
 						ctx.moveTo(x, top);
 						ctx.lineTo(x, bottom);
 						ctx.stroke();
-						ctx.fillText("stage " + (k + 1), x - 3 * devicePixelRatio, top + 11 * devicePixelRatio);
+						// The stage's name in the middle of its span, when it fits.
+						var label = "stage " + (k + 1);
+						if (x - from > ctx.measureText(label).width + 8 * devicePixelRatio) {
+							ctx.fillText(label, (from + x) / 2, top + 11 * devicePixelRatio);
+						}
+						from = x;
 					});
 					ctx.restore();
 				}]
@@ -257,11 +263,14 @@
 		}));
 	}
 
-	// log10 splits for a latency axis: 1, 2, 5 per decade within the range.
+	// Splits for a log latency axis: 1, 2 and 5 in each decade for a
+	// narrow range, fewer for a wide one.
 	function logSplits(u, axisIdx, min, max) {
 		var out = [];
+		var decades = Math.log10(max / min);
+		var steps = decades <= 2 ? [1, 2, 5] : decades <= 4 ? [1, 3] : [1];
 		for (var d = Math.floor(Math.log10(min)); d <= Math.ceil(Math.log10(max)); d++) {
-			[1, 2, 5].forEach(function (m) {
+			steps.forEach(function (m) {
 				var v = m * Math.pow(10, d);
 				if (v >= min * 0.999 && v <= max * 1.001) out.push(v);
 			});
