@@ -213,7 +213,7 @@
 					width: width, height: 200, series: series, plugins: [stagesPlugin(stageEnds)],
 					scales: { x: { time: false, range: [0, Math.max(1, end)] }, y: { range: zeroBased } },
 					axes: axes(th, fmtSecs, yFmt),
-					cursor: { sync: { key: "molotov-time" }, points: { size: 6 } },
+					cursor: { y: false, sync: { key: "molotov-time" }, points: { size: 6 } },
 					legend: { live: true }
 				},
 				data: cols

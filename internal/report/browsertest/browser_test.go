@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
 var (
-	docs  = flag.Bool("docs", false, "write the screenshot shown in the docs, docs/report.png, and its dark twin")
+	docs  = flag.Bool("docs", false, "write the screenshot shown in the docs, docs/report.png")
 	shots = flag.String("shots", "", "write a full-page screenshot of every page and theme to this directory, to look at")
 )
 
@@ -85,12 +86,8 @@ func TestReportInChromium(t *testing.T) {
 						}
 					}
 				})
-				if *docs && p.name == "example" {
-					name := "report.png"
-					if theme == "dark" {
-						name = "report-dark.png"
-					}
-					if err := os.WriteFile(filepath.Join("..", "..", "..", "docs", name), shot, 0o644); err != nil {
+				if *docs && p.name == "example" && theme == "light" {
+					if err := os.WriteFile(filepath.Join("..", "..", "..", "docs", "report.png"), shot, 0o644); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -210,6 +207,9 @@ func open(t *testing.T, browser context.Context, file, theme string, verify func
 		t.Fatalf("%v: %s", err, raw)
 	}
 	verify(t, c)
+	if len(c.Charts) > 0 {
+		hover(t, ctx)
+	}
 	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +232,29 @@ func open(t *testing.T, browser context.Context, file, theme string, verify func
 		t.Error(p)
 	}
 	return shot
+}
+
+// hover moves the mouse over the first chart, three quarters along its
+// time axis, and checks that its legend then reads the values there.
+func hover(t *testing.T, ctx context.Context) {
+	t.Helper()
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[[2]float64](`(() => {
+		const r = document.querySelector(".chart .u-over").getBoundingClientRect();
+		return [r.left + r.width * 0.75, r.top + r.height * 0.4];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1])); err != nil {
+		t.Fatal(err)
+	}
+	values, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".chart")[0].querySelectorAll(".u-legend .u-value")].map((e) => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(values) < 2 || !strings.ContainsAny(values[0], "0123456789") || !strings.ContainsAny(values[1], "0123456789") {
+		t.Errorf("hovering the first chart, its legend reads %q, want the values under the cursor", values)
+	}
 }
 
 // startChromium starts headless Chromium for the test. It skips the test
