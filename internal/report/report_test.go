@@ -128,6 +128,21 @@ func TestDecodeFigures(t *testing.T) {
 	})
 }
 
+// A share of a distributed run, or a merge that lacked shares, says so:
+// its figures are not the whole run's.
+func TestDecodeSegments(t *testing.T) {
+	base := `{"schema":"molotov-go/result","version":1,"outcome":"passed","started":1,"ok":1,`
+	run, err := Decode([]byte(base+`"segment":"1/4"}`), "")
+	require.NoError(t, err)
+	assert.Contains(t, run.Verdict.Notes, "Segment 1/4 of a distributed run: the figures cover this share only.")
+	run, err = Decode([]byte(base+`"partial":true}`), "")
+	require.NoError(t, err)
+	assert.Contains(t, run.Verdict.Notes, "A partial merge: some segments of the distributed run are missing, so the figures cover part of the run.")
+	run, err = Decode([]byte(base+`"segment":""}`), "")
+	require.NoError(t, err)
+	assert.Empty(t, run.Verdict.Notes, "a whole run")
+}
+
 func TestMeasured(t *testing.T) {
 	v := func(x float64) *float64 { return &x }
 	for _, tt := range []struct {
