@@ -510,8 +510,9 @@ func (r *Run) Snapshot() *Result {
 func (r *Run) Stop() { r.rs.stop(StopStopped) }
 
 // Wait blocks until the run ended and returns its Result. With
-// Runner.ResultFile set, it writes the JSON result there first; an error
-// writing it is returned with the Result.
+// Runner.ResultFile set, it writes the JSON result there first, and with
+// -molotov.html the HTML report; an error writing it is returned with the
+// Result.
 func (r *Run) Wait() (*Result, error) {
 	<-r.done
 	r.writeOnce.Do(func() {
