@@ -376,7 +376,9 @@
 // [Result.WriteJSON] (or [Runner.ResultFile], -molotov.json) writes a
 // versioned JSON result that holds every latency histogram, so runs can be
 // merged and re-analysed; [ReadResult] reads it back and [Compare] (or the
-// molotov compare command) says what changed from one run to another. For
+// molotov compare command) says what changed from one run to another.
+// [Result.WriteHTML] (or -molotov.html, or the molotov report command)
+// shows a result as one self-contained HTML page with charts. For
 // a statistically sound before/after, [Benchmark] runs the load inside a Go
 // benchmark and reports req/s, p50-ns, p99-ns and failures/op to benchstat.
 //

@@ -53,6 +53,7 @@ var flagSpecs = []flagSpec{
 	{"list", "list the registered scenarios with their weights instead of running them (molotov run --list)", boolSetter(func(r *Runner) *bool { return &r.list }), true},
 	{"prometheus", "serve the run's metrics at http://ADDR/metrics while it lasts, e.g. 127.0.0.1:9100 (needs the prom package imported)", strSetter(func(r *Runner) *string { return &r.prometheus }), false},
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
+	{"html", "write the HTML report to this file at the end (Result.WriteHTML)", htmlFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
 	{"redact", "more names whose values are hidden in dumps and errors, comma-separated, e.g. x-tenant,pin (Runner.Redact)", redactSetter, false},
@@ -275,7 +276,7 @@ func resultFileSetter(r *Runner, v string) error {
 // checkResultFile refuses a path that can never be written as a file: one
 // with a NUL byte, or one that names a directory. A directory that does
 // not exist yet is accepted: GlobalSetup may create it.
-func checkResultFile(path string) error { return checkOutputPath(path) }
+func checkResultFile(path string) error { return checkOutputPath(path, "result.json") }
 
 // flagValue is a -molotov.* flag: it checks its value when parsed and keeps
 // it raw until it is applied to a Runner.

@@ -102,6 +102,17 @@ func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
 		// starts pass MaxLag then, never fewer than the schedule says.
 		assert.GreaterOrEqual(t, res.Dropped, want-3)
 		assert.LessOrEqual(t, res.Dropped, want+15)
+		// The timeline shows them when they were dropped; only the starts
+		// still queued at the end (none or few: the worker keeps up after
+		// the stall) are missing from it.
+		var dropped, started int64
+		for _, p := range res.Timeline {
+			dropped += p.Dropped
+			started += p.Started
+		}
+		assert.LessOrEqual(t, dropped, res.Dropped)
+		assert.GreaterOrEqual(t, dropped, res.Dropped-3, "%+v", res.Timeline)
+		assert.Equal(t, res.Started, started)
 	})
 }
 

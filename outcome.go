@@ -88,3 +88,9 @@ func (r *Result) failuresJudgedByThresholds() bool {
 	}
 	return false
 }
+
+// overBudget reports whether the failures are more than the run allows.
+func (r *Result) overBudget() bool {
+	_, over := r.failuresOverBudget()
+	return over
+}

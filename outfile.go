@@ -13,18 +13,19 @@ import (
 // written, and written whole or not at all.
 
 // checkOutputPath reports why path can never take a file: it is empty,
-// has a NUL byte, ends with a separator or names a directory.
-func checkOutputPath(path string) error {
+// has a NUL byte, ends with a separator or names a directory. example
+// names such a file in the messages ("result.json").
+func checkOutputPath(path, example string) error {
 	switch {
 	case path == "":
-		return errors.New("empty path; name a file such as result.json")
+		return fmt.Errorf("empty path; name a file such as %s", example)
 	case containsNUL(path):
-		return fmt.Errorf("%q contains a NUL byte; name a file such as result.json", path)
+		return fmt.Errorf("%q contains a NUL byte; name a file such as %s", path, example)
 	case os.IsPathSeparator(path[len(path)-1]):
-		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %sresult.json", path, path)
+		return fmt.Errorf("%q ends with a path separator; name a file in that directory, such as %s%s", path, path, example)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%q is a directory; name a file in it, such as %s%cresult.json", path, path, os.PathSeparator)
+		return fmt.Errorf("%q is a directory; name a file in it, such as %s%c%s", path, path, os.PathSeparator, example)
 	}
 	return nil
 }

@@ -88,15 +88,18 @@ func stagesJSON(stages []Stage) []jsonStage {
 }
 
 type jsonResult struct {
-	Schema      string                  `json:"schema"`
-	Version     int                     `json:"version"`
-	Options     *runOptions             `json:"options,omitempty"`
-	Start       time.Time               `json:"start"`
-	End         time.Time               `json:"end"`
-	Elapsed     jsonDur                 `json:"elapsed_ns"`
-	StopReason  StopReason              `json:"stop_reason"`
-	Outcome     Outcome                 `json:"outcome"`
-	Passed      bool                    `json:"passed"`
+	Schema     string      `json:"schema"`
+	Version    int         `json:"version"`
+	Options    *runOptions `json:"options,omitempty"`
+	Start      time.Time   `json:"start"`
+	End        time.Time   `json:"end"`
+	Elapsed    jsonDur     `json:"elapsed_ns"`
+	StopReason StopReason  `json:"stop_reason"`
+	Outcome    Outcome     `json:"outcome"`
+	Passed     bool        `json:"passed"`
+	// OverBudget says whether the failures are more than the run allows
+	// (Result.Outcome's rule), for readers that explain the verdict.
+	OverBudget  bool                    `json:"failures_over_budget"`
 	Started     int64                   `json:"started"`
 	OK          int64                   `json:"ok"`
 	Failed      int64                   `json:"failed"`
@@ -166,8 +169,11 @@ type jsonPoint struct {
 	OK      int64   `json:"ok"`
 	Failed  int64   `json:"failed"`
 	P50     jsonDur `json:"p50_ns"`
+	P90     jsonDur `json:"p90_ns"`
 	P99     jsonDur `json:"p99_ns"`
 	Workers int     `json:"workers"`
+	Started int64   `json:"started"`
+	Dropped int64   `json:"dropped,omitempty"`
 }
 
 func toJSONLatency(l Latency, h *hist.Snapshot) *jsonLatency {
@@ -219,7 +225,7 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 func (r *Result) WriteJSON(w io.Writer) error {
 	j := jsonResult{
 		Schema: resultSchema, Version: resultVersion, Options: r.opts,
-		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(),
+		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(), OverBudget: r.overBudget(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
@@ -252,7 +258,8 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Requests[name] = jsonRequest{Count: q.Count, Errors: q.Errors, Status: status, Latency: toJSONLatency(q.Latency, q.hist)}
 	}
 	for _, p := range r.Timeline {
-		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P99: p.P99, Workers: p.Workers})
+		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+			Started: p.Started, Dropped: p.Dropped})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -327,7 +334,8 @@ func ReadResult(r io.Reader) (*Result, error) {
 		res.Requests[name] = st
 	}
 	for _, p := range j.Timeline {
-		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P99: p.P99, Workers: p.Workers})
+		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+			Started: p.Started, Dropped: p.Dropped})
 	}
 	return res, nil
 }

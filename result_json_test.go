@@ -108,19 +108,23 @@ func TestResultTimeline(t *testing.T) {
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 2200 * time.Millisecond, Quiet: true})
 	require.GreaterOrEqual(t, len(res.Timeline), 2, "%+v", res.Timeline)
 	require.LessOrEqual(t, len(res.Timeline), 4, "%+v", res.Timeline)
-	var ok, failed int64
+	var ok, failed, started int64
 	for i, p := range res.Timeline {
 		assert.Equal(t, i+1, p.Second)
 		ok += p.OK
 		failed += p.Failed
+		started += p.Started
+		assert.Zero(t, p.Dropped, "the closed model drops nothing")
 		if p.OK > 0 {
 			assert.GreaterOrEqual(t, p.P50, 5*time.Millisecond, "second %d", p.Second)
-			assert.GreaterOrEqual(t, p.P99, p.P50)
+			assert.GreaterOrEqual(t, p.P90, p.P50)
+			assert.GreaterOrEqual(t, p.P99, p.P90)
 			assert.Less(t, p.P99, time.Second)
 		}
 	}
 	assert.Equal(t, res.OK, ok)
 	assert.Equal(t, res.Failed, failed)
+	assert.Equal(t, res.Started, started)
 	assert.Equal(t, 2, res.Timeline[0].Workers)
 }
 

@@ -102,6 +102,7 @@ type Runner struct {
 	list       bool   // -molotov.list: Test lists the scenarios instead of running them
 	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
+	htmlFile   string // -molotov.html: where Wait writes the HTML report
 }
 
 // Defaults applied to zero fields.
@@ -279,14 +280,19 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 			return nil, err
 		}
 	}
-	if ctx.Err() != nil { // cancelled as GlobalSetup ended: no worker starts with a cancelled context
+	if snap.fixtures.globalSetup != nil && ctx.Err() != nil { // cancelled as GlobalSetup ended: no worker starts
 		rs.globalTeardown()
 		return nil, fmt.Errorf("molotov: %w: %w", ErrSetupInterrupted, context.Cause(ctx))
 	}
-	if f := cfg.ResultFile; f != "" { // GlobalSetup may have made its directory
-		if err := checkOutputDir(f); err != nil {
+	for _, out := range []struct{ path, field, set string }{ // GlobalSetup may have made their directories
+		{cfg.ResultFile, "ResultFile", "Runner.ResultFile, -molotov.json"}, {cfg.htmlFile, "-molotov.html", "-molotov.html"},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := checkOutputDir(out.path); err != nil {
 			rs.globalTeardown()
-			return nil, configErr("ResultFile", "%v (Runner.ResultFile, -molotov.json)", err)
+			return nil, configErr(out.field, "%v (%s)", err, out.set)
 		}
 	}
 	rs.registerMetrics()
@@ -326,14 +332,20 @@ func (r *Run) Snapshot() *Result {
 func (r *Run) Stop() { r.rs.stop(StopStopped) }
 
 // Wait blocks until the run ended and returns its Result. With
-// Runner.ResultFile set, it writes the JSON result there first; an error
-// writing it is returned with the Result.
+// Runner.ResultFile set, it writes the JSON result there first, and with
+// -molotov.html the HTML report; an error writing it is returned with the
+// Result.
 func (r *Run) Wait() (*Result, error) {
 	<-r.done
 	r.writeOnce.Do(func() {
+		var errs []error
 		if f := r.rs.cfg.ResultFile; f != "" {
-			r.writeErr = writeResultFile(f, r.res)
+			errs = append(errs, writeResultFile(f, r.res))
 		}
+		if f := r.rs.cfg.htmlFile; f != "" {
+			errs = append(errs, writeHTMLFile(f, r.res))
+		}
+		r.writeErr = errors.Join(errs...)
 	})
 	return r.res, r.writeErr
 }

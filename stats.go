@@ -75,14 +75,20 @@ type Result struct {
 	opts        *runOptions    // the options the run ran with, for the JSON result
 }
 
-// TimelinePoint is one second of a run: the scenario runs that ended in it
-// and their latency, and the workers active at its end.
+// TimelinePoint is one second of a run: the scenario runs that started and
+// ended in it, the latency of those that ended, and the workers active at
+// its end.
 type TimelinePoint struct {
-	Second   int           // 1 for the first second of the run
-	OK       int64         // scenario runs that succeeded in this second
-	Failed   int64         // scenario runs that failed in this second
-	P50, P99 time.Duration // latency of the scenario runs that ended in this second
-	Workers  int           // workers active at the end of the second
+	Second        int           // 1 for the first second of the run
+	OK            int64         // scenario runs that succeeded in this second
+	Failed        int64         // scenario runs that failed in this second
+	P50, P90, P99 time.Duration // latency of the scenario runs that ended in this second
+	Workers       int           // workers active at the end of the second
+	Started       int64         // scenario runs that started in this second
+	// Dropped counts the open model's starts dropped in this second for
+	// want of a free worker; starts still waiting when the run ended count
+	// in Result.Dropped only.
+	Dropped int64
 }
 
 // requestCount returns the requests of all names.

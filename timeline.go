@@ -23,6 +23,8 @@ type timeline struct {
 	prev       *hist.Snapshot // every scenario's histogram merged, at the previous point
 	prevOK     int64
 	prevFailed int64
+	prevStarts int64
+	prevDrops  int64
 	points     []TimelinePoint
 }
 
@@ -70,16 +72,18 @@ func (tl *timeline) pointLocked() {
 	// too (it is recorded there first), so a point's latency never misses
 	// one of its runs; a run recorded but not yet counted shows next second.
 	ok, failed := st.ok.Load(), st.failed.Load()
+	started, dropped := st.started.Load(), st.dropped.Load()
 	cur := &hist.Snapshot{}
 	for _, s := range st.scenarios {
 		cur.Merge(s.lat.Snapshot())
 	}
-	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.Load())}
+	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.Load()),
+		Started: started - tl.prevStarts, Dropped: dropped - tl.prevDrops}
 	if d := diffSnapshot(cur, tl.prev); d.Count > 0 {
-		p.P50, p.P99 = d.Quantile(0.5), d.Quantile(0.99)
+		p.P50, p.P90, p.P99 = d.Quantile(0.5), d.Quantile(0.9), d.Quantile(0.99)
 	}
 	tl.points = append(tl.points, p)
-	tl.prev, tl.prevOK, tl.prevFailed = cur, ok, failed
+	tl.prev, tl.prevOK, tl.prevFailed, tl.prevStarts, tl.prevDrops = cur, ok, failed, started, dropped
 }
 
 // liveMinRuns is how many scenario runs must have ended before

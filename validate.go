@@ -106,6 +106,11 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 			return configErr("ResultFile", "%v", err)
 		}
 	}
+	if c.htmlFile != "" {
+		if err := checkOutputPath(c.htmlFile, "report.html"); err != nil {
+			return configErr("-molotov.html", "%v", err)
+		}
+	}
 	return nil
 }
 

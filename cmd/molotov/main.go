@@ -3,6 +3,7 @@
 //	molotov init [moduleDir]
 //	molotov run [flags] [package] [-- -molotov.flags]
 //	molotov compare [-tolerance 10%] old.json new.json
+//	molotov report [-o report.html] [-tolerance 10%] result.json [new.json]
 //
 // init writes a load test package, loadtest/, into a Go module (the
 // module of the current directory, or moduleDir): two weighted scenarios
@@ -32,6 +33,11 @@
 // in rate, p50, p99 and failure rate. Figures that got worse by more than
 // the tolerance are marked with "!", and the exit status is 1; it is 0
 // when nothing regressed, and 2 for a usage error or an unreadable file.
+//
+// report writes one self-contained HTML page from a JSON result, or from
+// two with the comparison of compare; it exits 0 when the (new) run
+// passed and nothing regressed, 1 when not, and 2 for bad input, writing
+// no page then.
 package main
 
 import (
@@ -55,6 +61,7 @@ const usage = `usage:
   molotov init [moduleDir]                            write a load test package, loadtest/, into a Go module
   molotov run [flags] [package] [-- -molotov.flags]   run a load test with Molotov's options (go test -run Load)
   molotov compare [-tolerance 10%] old.json new.json  compare two JSON results
+  molotov report [-o FILE] result.json [new.json]     an HTML report of a result, or of two compared
 
 "molotov COMMAND -h" describes a command.
 `
@@ -78,6 +85,8 @@ func runWith(args []string, stdout, stderr io.Writer, command commandFunc) int {
 		return runLoad(args[1:], stdout, stderr, command)
 	case "compare":
 		return compare(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -146,14 +155,5 @@ func parseTolerance(s string) (float64, error) {
 }
 
 func readResult(path string) (*molotov.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("molotov compare: %w", err)
-	}
-	defer f.Close()
-	res, err := molotov.ReadResult(f)
-	if err != nil {
-		return nil, fmt.Errorf("molotov compare: %s: %w", path, err)
-	}
-	return res, nil
+	return loadResult("molotov compare", path)
 }

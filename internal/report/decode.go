@@ -1,0 +1,531 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/hist"
+)
+
+// The JSON result (schema "molotov-go/result", docs/result-schema.md), as
+// far as the page shows it. Fields the page does not know are ignored, as
+// the schema asks of readers.
+
+const (
+	resultSchema  = "molotov-go/result"
+	resultVersion = 1
+	histScheme    = "log-linear-128/v1"
+)
+
+type result struct {
+	Schema      string              `json:"schema"`
+	Version     int                 `json:"version"`
+	Options     json.RawMessage     `json:"options"`
+	Start       time.Time           `json:"start"`
+	Elapsed     time.Duration       `json:"elapsed_ns"`
+	StopReason  string              `json:"stop_reason"`
+	Outcome     string              `json:"outcome"`
+	Passed      bool                `json:"passed"`
+	OverBudget  bool                `json:"failures_over_budget"`
+	Started     int64               `json:"started"`
+	OK          int64               `json:"ok"`
+	Failed      int64               `json:"failed"`
+	Interrupted int64               `json:"interrupted"`
+	Scheduled   int64               `json:"scheduled"`
+	Dropped     int64               `json:"dropped"`
+	SetupFailed int                 `json:"setup_failed"`
+	MaxWorkers  int                 `json:"max_workers"`
+	SizingRatio float64             `json:"sizing_ratio"`
+	SizingRate  float64             `json:"sizing_rate"`
+	MaxFailures int64               `json:"max_failures_allowed"`
+	Latency     *latency            `json:"latency"`
+	Thresholds  []threshold         `json:"thresholds"`
+	Errors      []ErrorRow          `json:"errors"`
+	Scenarios   map[string]scenario `json:"scenarios"`
+	Requests    map[string]request  `json:"requests"`
+	Timeline    []point             `json:"timeline"`
+	Segment     string              `json:"segment"` // "i/n": one share of a distributed run
+	Partial     bool                `json:"partial"` // a merge that lacked segments
+}
+
+type options struct {
+	Rate     float64       `json:"rate"`
+	Duration time.Duration `json:"duration_ns"`
+	Stages   []struct {
+		Duration time.Duration `json:"duration_ns"`
+		Workers  int           `json:"workers"`
+		Rate     float64       `json:"rate"`
+	} `json:"stages"`
+}
+
+type threshold struct {
+	Expr  string   `json:"expr"`
+	Value *float64 `json:"value"`
+	Pass  bool     `json:"pass"`
+}
+
+type scenario struct {
+	OK          int64    `json:"ok"`
+	Failed      int64    `json:"failed"`
+	Interrupted int64    `json:"interrupted"`
+	Latency     *latency `json:"latency"`
+	ServiceTime *latency `json:"service_time"`
+}
+
+type request struct {
+	Count   int64            `json:"count"`
+	Errors  int64            `json:"errors"`
+	Status  map[string]int64 `json:"status"`
+	Latency *latency         `json:"latency"`
+}
+
+type latency struct {
+	P50       time.Duration `json:"p50_ns"`
+	P90       time.Duration `json:"p90_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Max       time.Duration `json:"max_ns"`
+	Histogram *histogram    `json:"histogram"`
+}
+
+type histogram struct {
+	Scheme  string        `json:"scheme"`
+	Count   int64         `json:"count"`
+	Sum     int64         `json:"sum_ns"`
+	Min     time.Duration `json:"min_ns"`
+	Max     time.Duration `json:"max_ns"`
+	Buckets [][2]int64    `json:"buckets"`
+}
+
+type point struct {
+	T       int           `json:"t"`
+	OK      int64         `json:"ok"`
+	Failed  int64         `json:"failed"`
+	P50     time.Duration `json:"p50_ns"`
+	P90     time.Duration `json:"p90_ns"`
+	P99     time.Duration `json:"p99_ns"`
+	Workers int           `json:"workers"`
+	Started int64         `json:"started"`
+	Dropped int64         `json:"dropped"`
+}
+
+// ErrFormat reports data that is not a JSON result this package can show.
+var ErrFormat = errors.New("not a molotov-go JSON result")
+
+// Most rows a table lists; the rest are counted.
+const maxErrors = 20
+
+// Decode reads a JSON result, as Result.WriteJSON writes it, into the
+// view of one run. label names the run on the page.
+func Decode(data []byte, label string) (*Run, error) {
+	var r result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if r.Schema != resultSchema {
+		return nil, fmt.Errorf("%w: schema %q, want %q", ErrFormat, r.Schema, resultSchema)
+	}
+	if r.Version < 1 || r.Version > resultVersion {
+		return nil, fmt.Errorf("%w: version %d; this molotov-go shows versions 1 to %d, upgrade it", ErrFormat, r.Version, resultVersion)
+	}
+	var opts options
+	if len(r.Options) > 0 {
+		if err := json.Unmarshal(r.Options, &opts); err != nil {
+			return nil, fmt.Errorf("%w: options: %v", ErrFormat, err)
+		}
+	}
+	optionFacts, err := optionList(r.Options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrFormat, err)
+	}
+	run := &Run{
+		Label:   label,
+		Verdict: verdictOf(&r),
+		Open:    r.Scheduled > 0 || opts.Rate > 0,
+		Options: optionFacts,
+	}
+	run.Facts = factsOf(&r, run.Open)
+	run.Timeline = timelineOf(&r, &opts, run.Open)
+	run.Stages = stageEnds(&opts, r.Elapsed)
+	if err := run.addScenarios(&r); err != nil {
+		return nil, err
+	}
+	if err := run.addRequests(&r); err != nil {
+		return nil, err
+	}
+	run.Errors = r.Errors
+	if len(run.Errors) > maxErrors {
+		run.Errors, run.MoreErrors = run.Errors[:maxErrors], len(run.Errors)-maxErrors
+	}
+	for i := range run.Errors {
+		run.Errors[i].Error = cut(run.Errors[i].Error, 300)
+	}
+	for _, t := range r.Thresholds {
+		run.Thresholds = append(run.Thresholds, Threshold{Expr: t.Expr, Measured: measured(t.Expr, t.Value), Pass: t.Pass})
+	}
+	return run, nil
+}
+
+func factsOf(r *result, open bool) []Fact {
+	ended := r.OK + r.Failed
+	facts := []Fact{
+		{"Scenario runs", fmt.Sprintf("%s: %s ok, %s failed", count(ended), count(r.OK), count(r.Failed))},
+		{"Rate", rate(ended, r.Elapsed) + " runs/s"},
+	}
+	if r.Latency != nil && ended > 0 {
+		facts = append(facts, Fact{"Latency", fmt.Sprintf("p50 %s · p90 %s · p99 %s · max %s",
+			dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.Max))})
+	}
+	var reqs, reqErrs int64
+	for _, q := range r.Requests {
+		reqs, reqErrs = reqs+q.Count, reqErrs+q.Errors
+	}
+	facts = append(facts, Fact{"Requests", fmt.Sprintf("%s, %s without a response", count(reqs), count(reqErrs))})
+	if open {
+		facts = append(facts, Fact{"Starts", fmt.Sprintf("%s scheduled, %s dropped (%s)", count(r.Scheduled), count(r.Dropped), pct(r.Dropped, r.Scheduled))})
+	}
+	facts = append(facts,
+		Fact{"Workers", fmt.Sprintf("%d at most", r.MaxWorkers)},
+		Fact{"Elapsed", dur(r.Elapsed)},
+	)
+	if !r.Start.IsZero() {
+		facts = append(facts, Fact{"Started at", r.Start.UTC().Format("2006-01-02 15:04:05 MST")})
+	}
+	if r.SetupFailed > 0 {
+		facts = append(facts, Fact{"Setup failed", fmt.Sprintf("%d workers", r.SetupFailed)})
+	}
+	if r.SizingRatio > 0 {
+		s := strconv.FormatFloat(r.SizingRatio, 'f', 2, 64) + "% failures"
+		if r.SizingRate > 0 {
+			s += " at " + strconv.FormatFloat(r.SizingRate, 'f', 1, 64) + " starts/s"
+		}
+		facts = append(facts, Fact{"Sizing stopped at", s})
+	}
+	return facts
+}
+
+// minCover is the shortest last second that gives a rate: a run that
+// ended 10 ms into its last second says nothing of its rate there.
+const minCover = 0.25
+
+func timelineOf(r *result, opts *options, open bool) Timeline {
+	var tl Timeline
+	if r.Started == 0 && r.Scheduled == 0 {
+		return tl // nothing ran: nothing to plot
+	}
+	var anyP90, anyStarted bool
+	end := r.Elapsed.Seconds()
+	for _, p := range r.Timeline {
+		t := float64(p.T)
+		if end > t-1 && end < t { // the last second, partial
+			t = end
+		}
+		perSec := func(n int64) *float64 {
+			cover := t - float64(p.T-1)
+			if cover < minCover {
+				return nil
+			}
+			v := sig(float64(n) / cover)
+			return &v
+		}
+		tl.T = append(tl.T, sig(t))
+		tl.OK = append(tl.OK, perSec(p.OK))
+		tl.Failed = append(tl.Failed, perSec(p.Failed))
+		tl.Workers = append(tl.Workers, p.Workers)
+		tl.Started = append(tl.Started, perSec(p.Started))
+		tl.Dropped = append(tl.Dropped, perSec(p.Dropped))
+		var p50, p90, p99, fail *float64
+		if n := p.OK + p.Failed; n > 0 {
+			p50, p90, p99 = msp(p.P50), msp(p.P90), msp(p.P99)
+			f := sig(float64(p.Failed) * 100 / float64(n))
+			fail = &f
+		}
+		tl.P50, tl.P90, tl.P99, tl.FailPct = append(tl.P50, p50), append(tl.P90, p90), append(tl.P99, p99), append(tl.FailPct, fail)
+		anyP90 = anyP90 || p.P90 > 0
+		anyStarted = anyStarted || p.Started > 0
+	}
+	if !anyP90 { // a result written before the timeline had p90
+		tl.P90 = nil
+	}
+	if !open || !anyStarted {
+		tl.Started, tl.Dropped = nil, nil
+	}
+	if open {
+		for _, p := range r.Timeline {
+			tl.Target = append(tl.Target, sig(opts.target(float64(p.T)-0.5)))
+		}
+	}
+	return tl
+}
+
+// target returns the open model's rate of starts t seconds after the
+// start: the line between stage ends (Runner.Stages), else Rate.
+func (o *options) target(t float64) float64 {
+	if len(o.Stages) == 0 {
+		return o.Rate
+	}
+	var from float64
+	for _, s := range o.Stages {
+		d := s.Duration.Seconds()
+		if t < d {
+			return from + (s.Rate-from)*t/d
+		}
+		t -= d
+		from = s.Rate
+	}
+	return from
+}
+
+// stageEnds returns the seconds at which each stage ended, within the run.
+func stageEnds(o *options, elapsed time.Duration) []float64 {
+	var ends []float64
+	var at time.Duration
+	for _, s := range o.Stages {
+		at += s.Duration
+		if at > elapsed {
+			break
+		}
+		ends = append(ends, at.Seconds())
+	}
+	return ends
+}
+
+func (run *Run) addScenarios(r *result) error {
+	for _, name := range sortedKeys(r.Scenarios) {
+		s := r.Scenarios[name]
+		h, err := s.Latency.snapshot()
+		if err != nil {
+			return fmt.Errorf("%w: scenario %q: %v", ErrFormat, name, err)
+		}
+		n := s.OK + s.Failed
+		sc := Scenario{Name: name, Curve: curveOf(h)}
+		sc.Cells = append([]string{count(n), count(s.Failed), pct(s.Failed-s.Interrupted, n-s.Interrupted), rate(n, r.Elapsed)}, s.Latency.cells(n)...)
+		if run.Open && s.ServiceTime != nil {
+			sh, err := s.ServiceTime.snapshot()
+			if err != nil {
+				return fmt.Errorf("%w: scenario %q: service time: %v", ErrFormat, name, err)
+			}
+			sc.Service, sc.ServiceCurve = s.ServiceTime.cells(n), curveOf(sh)
+		}
+		run.Scenarios = append(run.Scenarios, sc)
+	}
+	return nil
+}
+
+func (run *Run) addRequests(r *result) error {
+	for _, name := range sortedKeys(r.Requests) {
+		q := r.Requests[name]
+		if _, err := q.Latency.snapshot(); err != nil {
+			return fmt.Errorf("%w: request %q: %v", ErrFormat, name, err)
+		}
+		cells := append([]string{count(q.Count), count(q.Errors), rate(q.Count, r.Elapsed)}, q.Latency.cells(q.Count)...)
+		run.Requests = append(run.Requests, Request{Name: name, Cells: append(cells, statuses(q.Status))})
+	}
+	return nil
+}
+
+// cells formats p50, p90, p99 and max, or dashes when nothing was measured.
+func (l *latency) cells(n int64) []string {
+	if l == nil || n <= 0 {
+		return []string{"-", "-", "-", "-"}
+	}
+	return []string{dur(l.P50), dur(l.P90), dur(l.P99), dur(l.Max)}
+}
+
+// snapshot returns the latency's histogram, nil when it has none.
+func (l *latency) snapshot() (*hist.Snapshot, error) {
+	if l == nil || l.Histogram == nil {
+		return nil, nil
+	}
+	j := l.Histogram
+	if j.Scheme != histScheme {
+		return nil, fmt.Errorf("histogram scheme %q is not %q", j.Scheme, histScheme)
+	}
+	h := &hist.Snapshot{Count: j.Count, Sum: j.Sum, Min: j.Min, Max: j.Max, Counts: make([]int64, hist.NumBuckets)}
+	var n int64
+	for _, b := range j.Buckets {
+		if b[0] < 0 || b[0] >= hist.NumBuckets || b[1] < 0 {
+			return nil, fmt.Errorf("histogram bucket [%d, %d] is out of range", b[0], b[1])
+		}
+		h.Counts[b[0]] += b[1]
+		n += b[1]
+	}
+	if n != h.Count {
+		return nil, fmt.Errorf("histogram count %d is not the sum of its buckets, %d", h.Count, n)
+	}
+	return h, nil
+}
+
+// optionList lists the options in the order the result wrote them.
+func optionList(raw json.RawMessage) ([]Fact, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	var facts []Fact
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		name, isDur := strings.CutSuffix(key, "_ns")
+		value := optionValue(v, isDur)
+		if key == "stages" {
+			value = stagesText(v)
+		}
+		facts = append(facts, Fact{Label: name, Value: value})
+	}
+	return facts, nil
+}
+
+func optionValue(v any, isDur bool) string {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := x.Int64(); err == nil && isDur {
+			return dur(time.Duration(n))
+		}
+		return x.String()
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = optionValue(e, isDur)
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any: // a stage
+		var parts []string
+		for _, k := range sortedKeys(x) {
+			name, d := strings.CutSuffix(k, "_ns")
+			parts = append(parts, name+" "+optionValue(x[k], d))
+		}
+		return strings.Join(parts, ", ")
+	case nil:
+		return "-"
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// stagesText writes stages as -molotov.stages reads them:
+// 30s:10,1m:50 (workers) or 30s:100/s,1m:0/s (rates).
+func stagesText(v any) string {
+	list, _ := v.([]any)
+	stages := make([]map[string]any, len(list))
+	rates := false
+	for i, e := range list {
+		stages[i], _ = e.(map[string]any)
+		_, isRate := stages[i]["rate"]
+		rates = rates || isRate
+	}
+	parts := make([]string, len(stages))
+	for i, st := range stages {
+		n, _ := st["duration_ns"].(json.Number)
+		d, _ := n.Int64()
+		target, _ := st["workers"].(json.Number)
+		if rates {
+			target, _ = st["rate"].(json.Number)
+		}
+		if target == "" {
+			target = "0"
+		}
+		parts[i] = time.Duration(d).String() + ":" + target.String()
+		if rates {
+			parts[i] += "/s"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func statuses(m map[string]int64) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	codes := sortedKeys(m)
+	sort.SliceStable(codes, func(i, j int) bool { return len(codes[i]) < len(codes[j]) })
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = c + ": " + count(m[c])
+	}
+	return strings.Join(parts, " · ")
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// count formats n with thousands separators: 12,345.
+func count(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func rate(n int64, d time.Duration) string {
+	if d <= 0 {
+		return "0.0"
+	}
+	return strconv.FormatFloat(float64(n)/d.Seconds(), 'f', 1, 64)
+}
+
+func pct(part, whole int64) string {
+	if whole <= 0 {
+		return "0%"
+	}
+	x := float64(part) * 100 / float64(whole)
+	return strconv.FormatFloat(x, 'g', 3, 64) + "%"
+}
+
+func dur(d time.Duration) string { return console.FormatDuration(d) }
+
+// msp returns d in milliseconds, to four significant digits.
+func msp(d time.Duration) *float64 {
+	ms := sig(float64(d) / 1e6)
+	return &ms
+}
+
+// sig rounds x to four significant digits, which is all a chart or a
+// reader needs, and keeps the embedded data small and stable.
+func sig(x float64) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	p := math.Pow(10, 3-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*p) / p
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,357 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/molotov-go/molotov/internal/hist"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// The data a page embeds, for fixed JSON results of real runs: a closed
+// run that passed, an open run with dropped starts and failures within
+// its budget, a run that broke thresholds, and one where every worker's
+// setup failed, so that no scenario ran.
+func TestGolden(t *testing.T) {
+	for _, name := range []string{"closed", "open-drops", "thresholds", "no-runs"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+			require.NoError(t, err)
+			run, err := Decode(data, name+".json")
+			require.NoError(t, err)
+			got, err := json.MarshalIndent(NewPage([]*Run{run}, nil), "", "  ")
+			require.NoError(t, err)
+			golden := filepath.Join("testdata", name+".golden.json")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, append(got, '\n'), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got)+"\n", "run go test -run TestGolden -update and review the diff")
+		})
+	}
+}
+
+// What the goldens hold, checked against the results themselves, so that
+// a wrong golden cannot pass unnoticed.
+func TestDecodeFigures(t *testing.T) {
+	decode := func(name string) (*Run, *result) {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+		require.NoError(t, err)
+		var r result
+		require.NoError(t, json.Unmarshal(data, &r))
+		run, err := Decode(data, name)
+		require.NoError(t, err)
+		return run, &r
+	}
+
+	t.Run("closed run that passed", func(t *testing.T) {
+		run, r := decode("closed")
+		assert.True(t, run.Verdict.Passed)
+		assert.Equal(t, fmt.Sprintf("Passed: %s scenario runs in %s, none failed", count(r.OK), dur(r.Elapsed)), run.Verdict.Headline)
+		assert.False(t, run.Open)
+		assert.Nil(t, run.Timeline.Target, "no target rate in the closed model")
+		assert.Len(t, run.Timeline.T, len(r.Timeline))
+		// Every whole second's rate is its count.
+		for i, p := range r.Timeline[:len(r.Timeline)-1] {
+			assert.InDelta(t, float64(p.OK), *run.Timeline.OK[i], float64(p.OK)/1000+1e-9)
+		}
+		assert.Len(t, run.Scenarios, len(r.Scenarios))
+		assert.Len(t, run.Requests, len(r.Requests))
+	})
+
+	t.Run("open run with dropped starts", func(t *testing.T) {
+		run, r := decode("open-drops")
+		require.True(t, run.Open)
+		require.Positive(t, r.Dropped)
+		var dropped float64
+		for i, d := range run.Timeline.Dropped {
+			if d != nil && i < len(r.Timeline)-1 {
+				dropped += *d
+			}
+		}
+		assert.Positive(t, dropped, "the dropped starts show over time")
+		// The stages ramp 0 → 100/s over 2 s, then 100 → 300/s over 2 s.
+		assert.Equal(t, []float64{25, 75, 150, 250, 300}, run.Timeline.Target)
+		assert.Equal(t, []float64{2, 4}, run.Stages)
+		for _, s := range run.Scenarios {
+			if s.Curve != nil {
+				assert.NotNil(t, s.ServiceCurve, "scenario %s: the open model shows the service time beside", s.Name)
+				assert.Len(t, s.Service, 4)
+			}
+		}
+		assert.Contains(t, strings.Join(run.Verdict.Notes, "\n"), fmt.Sprintf("%s of %s scheduled starts were dropped", count(r.Dropped), count(r.Scheduled)))
+	})
+
+	t.Run("thresholds broke", func(t *testing.T) {
+		run, r := decode("thresholds")
+		assert.False(t, run.Verdict.Passed)
+		var broken []string
+		for _, th := range r.Thresholds {
+			if !th.Pass {
+				broken = append(broken, th.Expr)
+			}
+		}
+		require.NotEmpty(t, broken)
+		assert.Equal(t, fmt.Sprintf("Failed: %d of %d thresholds broke", len(broken), len(r.Thresholds)), run.Verdict.Headline)
+		require.Len(t, run.Verdict.Reasons, len(broken), "failures are within MaxFailures: only thresholds")
+		for i, expr := range broken {
+			assert.True(t, strings.HasPrefix(run.Verdict.Reasons[i], "Threshold "+expr+" broke: measured "), run.Verdict.Reasons[i])
+		}
+	})
+
+	t.Run("no scenario ran", func(t *testing.T) {
+		run, _ := decode("no-runs")
+		assert.False(t, run.Verdict.Passed)
+		assert.Equal(t, "Failed: 2 workers failed their setup", run.Verdict.Headline)
+		assert.Contains(t, run.Verdict.Notes, "No scenario run started: there is nothing to plot.")
+		assert.Empty(t, run.Timeline.T)
+		for _, s := range run.Scenarios {
+			assert.Nil(t, s.Curve)
+		}
+	})
+}
+
+// A share of a distributed run, or a merge that lacked shares, says so:
+// its figures are not the whole run's.
+func TestDecodeSegments(t *testing.T) {
+	base := `{"schema":"molotov-go/result","version":1,"outcome":"passed","started":1,"ok":1,`
+	run, err := Decode([]byte(base+`"segment":"1/4"}`), "")
+	require.NoError(t, err)
+	assert.Contains(t, run.Verdict.Notes, "Segment 1/4 of a distributed run: the figures cover this share only.")
+	run, err = Decode([]byte(base+`"partial":true}`), "")
+	require.NoError(t, err)
+	assert.Contains(t, run.Verdict.Notes, "A partial merge: some segments of the distributed run are missing, so the figures cover part of the run.")
+	run, err = Decode([]byte(base+`"segment":""}`), "")
+	require.NoError(t, err)
+	assert.Empty(t, run.Verdict.Notes, "a whole run")
+}
+
+func TestMeasured(t *testing.T) {
+	v := func(x float64) *float64 { return &x }
+	for _, tt := range []struct {
+		expr string
+		v    *float64
+		want string
+	}{
+		{"p99 < 200ms", v(0.3125), "313ms"},
+		{" p50<1s", v(1.5), "1.5s"},
+		{"failure_rate < 1%", v(0.0123), "1.23%"},
+		{"request(GET /x).error_rate < 0.01", v(0.5), "50%"},
+		{"scenario(a.b).runs_per_s > 5", v(3.21), "3.2/s"},
+		{"rps>=500", v(499.94), "499.9/s"},
+		{"request(GET /x?a<b).count > 0", v(5), "5"},
+		{"scenario(a).max <= 2s", v(0.000250), "250µs"},
+		{"dropped == 0", v(17), "17"},
+		{"p99 < 200ms", nil, "nothing measured"},
+	} {
+		assert.Equal(t, tt.want, measured(tt.expr, tt.v), tt.expr)
+	}
+}
+
+// A curve is the histogram's quantiles, from the minimum to the maximum,
+// as far as the count can tell.
+func TestCurve(t *testing.T) {
+	var h hist.Histogram
+	for i := 1; i <= 1000; i++ {
+		h.Record(time.Duration(i) * time.Millisecond)
+	}
+	c := curveOf(h.Snapshot())
+	require.NotNil(t, c)
+	assert.Equal(t, 0.0, c.Nines[0])
+	assert.Equal(t, 1.0, c.Ms[0], "the first point is the minimum")
+	assert.Equal(t, 3.0, c.Nines[len(c.Nines)-1], "a thousand values tell up to 99.9%")
+	assert.Equal(t, 1000.0, c.Ms[len(c.Ms)-1], "the last point is the maximum")
+	assert.Len(t, c.Nines, 3*pointsPerNine+1)
+	for i := 1; i < len(c.Ms); i++ {
+		assert.GreaterOrEqual(t, c.Ms[i], c.Ms[i-1], "a percentile curve never falls")
+		assert.Greater(t, c.Nines[i], c.Nines[i-1])
+	}
+	// Nines 1 and 2 are the 90th and 99th percentiles.
+	assert.InDelta(t, 900, c.Ms[pointsPerNine], 900.0/128)
+	assert.InDelta(t, 990, c.Ms[2*pointsPerNine], 990.0/128)
+
+	assert.Nil(t, curveOf(nil))
+	assert.Nil(t, curveOf(&hist.Snapshot{}))
+	var one hist.Histogram
+	one.Record(42 * time.Millisecond)
+	assert.Equal(t, &Curve{Nines: []float64{0}, Ms: []float64{42}}, curveOf(one.Snapshot()))
+}
+
+func TestTarget(t *testing.T) {
+	var o options
+	require.NoError(t, json.Unmarshal([]byte(`{"rate": 50, "stages": [
+		{"duration_ns": 10000000000, "rate": 100}, {"duration_ns": 10000000000, "rate": 100}, {"duration_ns": 5000000000, "rate": 0}]}`), &o))
+	for _, tt := range []struct{ t, want float64 }{{0, 0}, {5, 50}, {10, 100}, {15, 100}, {22.5, 50}, {25, 0}, {40, 0}} {
+		assert.InDelta(t, tt.want, o.target(tt.t), 1e-9, "at %vs", tt.t)
+	}
+	assert.Equal(t, []float64{10, 20}, stageEnds(&o, 24*time.Second), "stages that ended within the run")
+	assert.Equal(t, 50.0, (&options{Rate: 50}).target(3), "no stages: the rate")
+}
+
+func TestDecodeRejects(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "closed.json"))
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name, data, msg string
+	}{
+		{"truncated", string(good[:len(good)/2]), "unexpected end of JSON input"},
+		{"foreign JSON", `{"name": "something else"}`, `schema ""`},
+		{"not JSON", "<html></html>", "invalid character"},
+		{"newer version", strings.Replace(string(good), `"version":1`, `"version":2`, 1), "version 2"},
+		{"bucket out of range", `{"schema":"molotov-go/result","version":1,"scenarios":{"a":{"latency":{"histogram":{"scheme":"log-linear-128/v1","count":1,"buckets":[[99999,1]]}}}}}`, `scenario "a": histogram bucket [99999, 1] is out of range`},
+		{"other histogram scheme", `{"schema":"molotov-go/result","version":1,"requests":{"GET /":{"latency":{"histogram":{"scheme":"hdr","count":0,"buckets":[]}}}}}`, `request "GET /": histogram scheme "hdr"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.data), "x.json")
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrFormat), "%v", err)
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+// The page is one file: no script, style, image or font comes from
+// elsewhere, and the data it embeds is the page's view model.
+func TestPageIsSelfContained(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "open-drops.json"))
+	require.NoError(t, err)
+	run, err := Decode(data, "open-drops.json")
+	require.NoError(t, err)
+	p := NewPage([]*Run{run}, nil)
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, p))
+	page := buf.String()
+
+	for _, ref := range []string{"src=", "href=", "url(", "@import", "<link", "<iframe", "<img"} {
+		assert.NotContains(t, page, ref)
+	}
+	assert.Equal(t, embeddedData(t, page), mustJSON(t, p))
+	assert.Contains(t, page, html.EscapeString(run.Verdict.Headline))
+}
+
+// Names and errors come from the load test and the target: they are
+// text, never markup, in the tables and in the embedded data.
+func TestPageEscapes(t *testing.T) {
+	evil := `</script><script>alert(1)</script>`
+	run := &Run{
+		Label:     evil,
+		Verdict:   Verdict{Headline: evil},
+		Scenarios: []Scenario{{Name: evil, Cells: []string{evil}}},
+		Errors:    []ErrorRow{{Count: 1, Error: evil}},
+	}
+	p := NewPage([]*Run{run}, nil)
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, p))
+	page := buf.String()
+	assert.NotContains(t, page, evil)
+	assert.Equal(t, 3, strings.Count(page, "<script"), "the data, uPlot and the page's script, nothing more")
+	assert.Equal(t, embeddedData(t, page), mustJSON(t, p))
+}
+
+// A 10-minute run with 20 request names, every histogram bucket from a
+// microsecond to ten seconds full, and 100 long errors: its page stays
+// well under 2 MiB.
+func TestPageSize(t *testing.T) {
+	data := syntheticResult(t, 600, 20, 4)
+	run, err := Decode(data, "big.json")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, NewPage([]*Run{run}, nil)))
+	t.Logf("a 10-minute run with 20 request names: JSON result %d KiB, page %d KiB", len(data)>>10, buf.Len()>>10)
+	assert.Less(t, buf.Len(), 2<<20)
+	assert.Len(t, run.Requests, 20)
+	assert.Len(t, run.Timeline.T, 600)
+}
+
+// syntheticResult writes the JSON result of an open-model run of the
+// given seconds, request names and scenarios, every histogram full.
+func syntheticResult(t *testing.T, seconds, names, scenarios int) []byte {
+	t.Helper()
+	full := func() *latency {
+		l := &latency{P50: 20 * time.Millisecond, P90: 80 * time.Millisecond, P99: 300 * time.Millisecond, Max: 10 * time.Second}
+		l.Histogram = &histogram{Scheme: histScheme, Min: time.Microsecond, Max: 10 * time.Second}
+		for i := hist.BucketIndex(int64(time.Microsecond)); i <= hist.BucketIndex(int64(10*time.Second)); i++ {
+			l.Histogram.Buckets = append(l.Histogram.Buckets, [2]int64{int64(i), 1000})
+			l.Histogram.Count += 1000
+		}
+		return l
+	}
+	r := result{Schema: resultSchema, Version: resultVersion, Outcome: "passed", Passed: true,
+		Elapsed: time.Duration(seconds) * time.Second, Started: 1e6, OK: 1e6, Scheduled: 1e6 + 10, Dropped: 10,
+		Options:   json.RawMessage(`{"rate": 2000, "stages": [{"duration_ns": 60000000000, "rate": 2000}]}`),
+		Scenarios: map[string]scenario{}, Requests: map[string]request{}, Latency: full()}
+	for i := range scenarios {
+		r.Scenarios[fmt.Sprintf("scenario %d", i)] = scenario{OK: 1000, Latency: full(), ServiceTime: full()}
+	}
+	for i := range names {
+		r.Requests[fmt.Sprintf("GET /api/v1/resource-%02d/{id}", i)] = request{Count: 1000, Status: map[string]int64{"200": 990, "503": 10}, Latency: full()}
+	}
+	for i := range 100 {
+		r.Errors = append(r.Errors, ErrorRow{Count: int64(100 - i), Error: fmt.Sprintf("error %d: %s", i, strings.Repeat("x", 200))})
+	}
+	for s := 1; s <= seconds; s++ {
+		r.Timeline = append(r.Timeline, point{T: s, OK: 1666, Failed: 1, P50: 20 * time.Millisecond, P90: 81 * time.Millisecond,
+			P99: 299 * time.Millisecond, Workers: 40, Started: 1667, Dropped: int64(s % 3)})
+	}
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	return data
+}
+
+// The vendored chart library is the one SHA256SUMS pins (vendor.sh
+// refreshes both).
+func TestVendoredChecksums(t *testing.T) {
+	sums, err := os.ReadFile(filepath.Join("uplot", "SHA256SUMS"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(sums)), "\n")
+	require.Len(t, lines, 3)
+	for _, line := range lines {
+		want, name, ok := strings.Cut(line, "  ")
+		require.True(t, ok, line)
+		b, err := assets.ReadFile("uplot/" + name)
+		require.NoError(t, err)
+		got := sha256.Sum256(b)
+		assert.Equal(t, want, hex.EncodeToString(got[:]), name)
+	}
+}
+
+var dataRE = regexp.MustCompile(`(?s)<script type="application/json" id="molotov-data">(.*?)</script>`)
+
+func embeddedData(t *testing.T, page string) string {
+	t.Helper()
+	m := dataRE.FindStringSubmatch(page)
+	require.NotNil(t, m, "the page embeds its data")
+	var v any
+	require.NoError(t, json.Unmarshal([]byte(m[1]), &v))
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var back any
+	require.NoError(t, json.Unmarshal(b, &back))
+	b, err = json.Marshal(back)
+	require.NoError(t, err)
+	return string(b)
+}
