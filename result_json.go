@@ -91,6 +91,8 @@ func stagesJSON(stages []Stage) []jsonStage {
 type jsonResult struct {
 	Schema      string                  `json:"schema"`
 	Version     int                     `json:"version"`
+	Segment     string                  `json:"segment,omitempty"`
+	Partial     bool                    `json:"partial,omitempty"`
 	Options     *runOptions             `json:"options,omitempty"`
 	Start       time.Time               `json:"start"`
 	End         time.Time               `json:"end"`
@@ -219,7 +221,7 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 // merged and re-analysed later; ReadResult reads it back.
 func (r *Result) WriteJSON(w io.Writer) error {
 	j := jsonResult{
-		Schema: resultSchema, Version: resultVersion, Options: r.opts,
+		Schema: resultSchema, Version: resultVersion, Segment: r.Segment, Partial: r.Partial, Options: r.opts,
 		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
@@ -278,7 +280,14 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if j.Version < 1 || j.Version > resultVersion {
 		return nil, fmt.Errorf("%w: version %d; this molotov-go reads versions 1 to %d, upgrade it to read this result", ErrResultFormat, j.Version, resultVersion)
 	}
+	if _, err := parseCoverage(j.Segment); err != nil {
+		return nil, fmt.Errorf("%w: segment %v", ErrResultFormat, err)
+	}
+	if j.Partial && j.Segment == "" {
+		return nil, fmt.Errorf("%w: partial is true but segment is empty: a partial merge says which shares it covers", ErrResultFormat)
+	}
 	res := &Result{
+		Segment: j.Segment, Partial: j.Partial,
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
