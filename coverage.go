@@ -95,6 +95,18 @@ func (c coverage) missing() coverage {
 	return out
 }
 
+// sharesName names the shares c covers: "share 1/4", "shares 0-1,3/4",
+// "the whole run".
+func (c coverage) sharesName() string {
+	switch {
+	case c.complete():
+		return "the whole run"
+	case len(c.ranges) == 1 && c.ranges[0].lo == c.ranges[0].hi:
+		return "share " + c.String()
+	}
+	return "shares " + c.String()
+}
+
 // String writes c as Result.Segment does: "" for the whole run.
 func (c coverage) String() string {
 	if c.complete() {

@@ -235,7 +235,8 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 	for _, sr := range cov.ranges {
 		for _, c := range m.covered {
 			if sr.lo <= c.hi && c.lo <= sr.hi {
-				share := segmentName(coverage{n: cov.n, ranges: []segRange{{max(sr.lo, c.lo), max(sr.lo, c.lo)}}}.String())
+				x := max(sr.lo, c.lo)
+				share := coverage{n: cov.n, ranges: []segRange{{x, x}}}.sharesName()
 				return bad("segment", "%s is also in %s: give each share once", share, c.name)
 			}
 		}
@@ -316,13 +317,6 @@ func optionValue(v reflect.Value) string {
 		return fmt.Sprintf("%q", v.Interface())
 	}
 	return fmt.Sprintf("%v", v.Interface())
-}
-
-func segmentName(s string) string {
-	if s == "" {
-		return "the whole run"
-	}
-	return "segment " + s
 }
 
 // init takes from the first result what the others must match.
@@ -451,7 +445,7 @@ func (m *Merger) Result() (*Result, error) {
 	if miss := cov.missing(); len(miss.ranges) > 0 && !m.Partial {
 		return nil, &MergeError{Field: "segment", Msg: fmt.Sprintf(
 			"no result covers %s: the results given (%s) cover %s; add the results of the missing shares, or merge partially (MergePartial, molotov merge -partial)",
-			segmentName(miss.String()), listNames(m.names), cov.String())}
+			miss.sharesName(), listNames(m.names), cov.String())}
 	}
 	res := &Result{
 		Started: m.started, OK: m.ok, Failed: m.failed, Interrupted: m.interrupted,

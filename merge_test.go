@@ -281,7 +281,7 @@ func TestMergeRefuses(t *testing.T) {
 		{name: "a scenario less", results: []*Result{share("0/2"), func() *Result { r := share("1/2"); delete(r.Scenarios, "buy"); return r }()},
 			who: "results[1]", field: "scenarios", msg: `lacks scenario "buy"`},
 		{name: "the same share twice", results: []*Result{share("0/3"), share("1/3"), share("1/3")},
-			who: "results[2]", field: "segment", msg: "segment 1/3 is also in results[1]"},
+			who: "results[2]", field: "segment", msg: "share 1/3 is also in results[1]"},
 		{name: "a whole run twice", results: []*Result{share(""), share("")},
 			who: "results[1]", field: "segment", msg: "the whole run is also in results[0]"},
 		{name: "shares of two splits", results: []*Result{share("0/4"), share("1/3")},
@@ -289,13 +289,13 @@ func TestMergeRefuses(t *testing.T) {
 		{name: "a whole run and a share", results: []*Result{share(""), share("1/3")},
 			who: "results[1]", field: "segment", msg: `"1/3" splits the run in 3, but results[0]'s "" splits it in 1`},
 		{name: "a share missing", results: []*Result{share("0/3"), share("2/3")},
-			field: "segment", msg: "no result covers segment 1/3: the results given (results[0], results[1]) cover 0,2/3; add the results of the missing shares, or merge partially"},
+			field: "segment", msg: "no result covers share 1/3: the results given (results[0], results[1]) cover 0,2/3; add the results of the missing shares, or merge partially"},
 		{name: "shares missing", results: []*Result{share("1/8")},
-			field: "segment", msg: "no result covers segment 0,2-7/8: the results given (results[0]) cover 1/8"},
+			field: "segment", msg: "no result covers shares 0,2-7/8: the results given (results[0]) cover 1/8"},
 		{name: "a share missing from merges", results: []*Result{func() *Result { r, _ := MergePartial(share("0/4"), share("1/4")); return r }(), share("3/4")},
-			field: "segment", msg: "no result covers segment 2/4"},
+			field: "segment", msg: "no result covers share 2/4"},
 		{name: "a share in a merge and alone", results: []*Result{func() *Result { r, _ := MergePartial(share("0/4"), share("1/4")); return r }(), share("1/4")},
-			partial: true, who: "results[1]", field: "segment", msg: "segment 1/4 is also in results[0]"},
+			partial: true, who: "results[1]", field: "segment", msg: "share 1/4 is also in results[0]"},
 		{name: "a bad segment", results: []*Result{share("4/4")}, who: "results[0]", field: "segment", msg: "share 4 is not below 4"},
 		{name: "partial without a segment", results: []*Result{func() *Result { r := share(""); r.Partial = true; return r }()},
 			who: "results[0]", field: "partial", msg: "segment is empty"},
@@ -541,7 +541,7 @@ func TestMerger(t *testing.T) {
 	err = m.Add("again.json", s0)
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, "again.json", me.Result)
-	assert.Contains(t, me.Msg, "segment 0/2 is also in a.json")
+	assert.Contains(t, me.Msg, "share 0/2 is also in a.json")
 	require.NoError(t, m.Add("b.json", s1))
 	got, err := m.Result()
 	require.NoError(t, err)

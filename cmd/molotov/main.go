@@ -3,6 +3,7 @@
 //	molotov init [moduleDir]
 //	molotov run [flags] [package] [-- -molotov.flags]
 //	molotov compare [-tolerance 10%] old.json new.json
+//	molotov merge [-partial] [-o total.json] result.json...
 //
 // init writes a load test package, loadtest/, into a Go module (the
 // module of the current directory, or moduleDir): two weighted scenarios
@@ -32,6 +33,14 @@
 // in rate, p50, p99 and failure rate. Figures that got worse by more than
 // the tolerance are marked with "!", and the exit status is 1; it is 0
 // when nothing regressed, and 2 for a usage error or an unreadable file.
+//
+// merge merges the JSON results of the shares of one run
+// (-molotov.segment=i/n) into the result of the whole run, exactly (see
+// molotov.Merge), judges the run's thresholds and failure budget on the
+// whole, prints the verdict and writes the merged result to the -o file.
+// It exits 0 when the run passed, 1 when it failed, and 2 on bad input
+// (a file that is not a result, results of different runs, a share given
+// twice or missing; -partial merges what is there), writing nothing.
 package main
 
 import (
@@ -55,6 +64,7 @@ const usage = `usage:
   molotov init [moduleDir]                            write a load test package, loadtest/, into a Go module
   molotov run [flags] [package] [-- -molotov.flags]   run a load test with Molotov's options (go test -run Load)
   molotov compare [-tolerance 10%] old.json new.json  compare two JSON results
+  molotov merge [-partial] [-o total.json] a.json...  merge the results of a run's shares
 
 "molotov COMMAND -h" describes a command.
 `
@@ -78,6 +88,8 @@ func runWith(args []string, stdout, stderr io.Writer, command commandFunc) int {
 		return runLoad(args[1:], stdout, stderr, command)
 	case "compare":
 		return compare(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
