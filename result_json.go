@@ -1,6 +1,8 @@
 package molotov
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
@@ -156,12 +159,116 @@ type jsonLatency struct {
 // jsonHist is a histogram, lossless: its non-empty buckets as
 // [index, count] pairs.
 type jsonHist struct {
-	Scheme  string     `json:"scheme"`
-	Count   int64      `json:"count"`
-	Sum     int64      `json:"sum_ns"`
-	Min     jsonDur    `json:"min_ns"`
-	Max     jsonDur    `json:"max_ns"`
-	Buckets [][2]int64 `json:"buckets"`
+	Scheme  string      `json:"scheme"`
+	Count   int64       `json:"count"`
+	Sum     int64       `json:"sum_ns"`
+	Min     jsonDur     `json:"min_ns"`
+	Max     jsonDur     `json:"max_ns"`
+	Buckets jsonBuckets `json:"buckets"`
+}
+
+// jsonBuckets are a histogram's non-empty buckets as [index, count]
+// pairs. They are most of a result's bytes, so they are read and written
+// by hand rather than through reflection.
+type jsonBuckets [][2]int64
+
+func (b jsonBuckets) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 2+len(b)*12)
+	out = append(out, '[')
+	for i, p := range b {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '[')
+		out = strconv.AppendInt(out, p[0], 10)
+		out = append(out, ',')
+		out = strconv.AppendInt(out, p[1], 10)
+		out = append(out, ']')
+	}
+	return append(out, ']'), nil
+}
+
+func (b *jsonBuckets) UnmarshalJSON(data []byte) error {
+	p := jsonScanner{data: data}
+	if p.literal("null") {
+		*b = nil
+		return nil
+	}
+	out := jsonBuckets{}
+	if !p.expect('[') {
+		return p.fail()
+	}
+	for !p.expect(']') {
+		if len(out) > 0 && !p.expect(',') {
+			return p.fail()
+		}
+		var pair [2]int64
+		var ok bool
+		if !p.expect('[') {
+			return p.fail()
+		}
+		if pair[0], ok = p.int(); !ok || !p.expect(',') {
+			return p.fail()
+		}
+		if pair[1], ok = p.int(); !ok || !p.expect(']') {
+			return p.fail()
+		}
+		out = append(out, pair)
+	}
+	if p.skipSpace(); p.i != len(p.data) {
+		return p.fail()
+	}
+	*b = out
+	return nil
+}
+
+// jsonScanner reads the tokens of a JSON value by hand.
+type jsonScanner struct {
+	data []byte
+	i    int
+}
+
+func (p *jsonScanner) skipSpace() {
+	for p.i < len(p.data) && (p.data[p.i] == ' ' || p.data[p.i] == '\n' || p.data[p.i] == '\t' || p.data[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// expect consumes c, after any space, if it comes next.
+func (p *jsonScanner) expect(c byte) bool {
+	p.skipSpace()
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonScanner) literal(s string) bool {
+	p.skipSpace()
+	if bytes.HasPrefix(p.data[p.i:], []byte(s)) {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// int reads an integer, after any space.
+func (p *jsonScanner) int() (int64, bool) {
+	p.skipSpace()
+	start := p.i
+	if p.i < len(p.data) && p.data[p.i] == '-' {
+		p.i++
+	}
+	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
+		p.i++
+	}
+	n, err := strconv.ParseInt(string(p.data[start:p.i]), 10, 64)
+	return n, err == nil
+}
+
+func (p *jsonScanner) fail() error {
+	return fmt.Errorf("histogram buckets: unexpected %q at byte %d; want [[index, count], ...]", p.data[p.i:min(p.i+10, len(p.data))], p.i)
 }
 
 type jsonPoint struct {
@@ -257,9 +364,11 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	for _, p := range r.Timeline {
 		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P99: p.P99, Workers: p.Workers})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(j)
+	var compact bytes.Buffer
+	if err := json.NewEncoder(&compact).Encode(j); err != nil {
+		return err
+	}
+	return indentJSON(bufio.NewWriter(w), compact.Bytes())
 }
 
 // ErrResultFormat reports a JSON result that ReadResult cannot read: not a
