@@ -63,7 +63,8 @@ func MergePartial(results ...*Result) (*Result, error) {
 // Merger merges results one at a time, as Merge does, keeping only the
 // merged figures and each result's timeline: results read one by one from
 // files need not all be in memory at once. The zero Merger merges like
-// Merge.
+// Merge. A Merger is not safe for concurrent use, and must not be copied
+// after its first Add.
 type Merger struct {
 	// Partial merges the shares added even when some are missing, as
 	// MergePartial does.
@@ -170,7 +171,10 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 	bad := func(field, format string, args ...any) (coverage, error) {
 		return coverage{}, &MergeError{Result: name, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	const notFinished = "; merge the results of finished runs (Result.WriteJSON, -molotov.json)"
+	const (
+		notFinished   = "; merge the results of finished runs (Result.WriteJSON, -molotov.json)"
+		differentRuns = "these are results of different runs; merge the shares of one run"
+	)
 	switch {
 	case r == nil:
 		return bad("", "is nil")
@@ -199,25 +203,25 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 	}
 	first := m.names[0]
 	if field, here, there := diffOptions(r.opts, m.opts); field != "" {
-		return bad(field, "%s here, %s in %s: these are results of different runs; merge the shares of one run", here, there, first)
+		return bad(field, "%s here, %s in %s: "+differentRuns, here, there, first)
 	}
 	if r.opts == nil {
 		if r.maxFailures != m.maxFailures {
-			return bad("max_failures_allowed", "%d here, %d in %s: these are results of different runs; merge the shares of one run", r.maxFailures, m.maxFailures, first)
+			return bad("max_failures_allowed", "%d here, %d in %s: "+differentRuns, r.maxFailures, m.maxFailures, first)
 		}
 		if exprs := thresholdExprs(r); !slices.Equal(exprs, m.exprs) {
-			return bad("thresholds", "%q here, %q in %s: these are results of different runs; merge the shares of one run", exprs, m.exprs, first)
+			return bad("thresholds", "%q here, %q in %s: "+differentRuns, exprs, m.exprs, first)
 		}
 	}
 	if names := sortedKeys(r.Scenarios); !slices.Equal(names, m.scenarios) {
 		for _, s := range names {
 			if _, ok := slices.BinarySearch(m.scenarios, s); !ok {
-				return bad("scenarios", "has scenario %q, which %s has not: these are results of different runs; merge the shares of one run", s, first)
+				return bad("scenarios", "has scenario %q, which %s has not: "+differentRuns, s, first)
 			}
 		}
 		for _, s := range m.scenarios {
 			if r.Scenarios[s] == nil {
-				return bad("scenarios", "lacks scenario %q, which %s has: these are results of different runs; merge the shares of one run", s, first)
+				return bad("scenarios", "lacks scenario %q, which %s has: "+differentRuns, s, first)
 			}
 		}
 	}
@@ -228,7 +232,7 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 	if m.open {
 		for _, s := range m.scenarios {
 			if sc := r.Scenarios[s]; sc.serviceHist == nil && sc.OK+sc.Failed > 0 {
-				return bad("scenarios."+s+".service_time.histogram", "is missing, but %s has service times: these are results of different runs; merge the shares of one run", first)
+				return bad("scenarios."+s+".service_time.histogram", "is missing, but %s has service times: "+differentRuns, first)
 			}
 		}
 	}
