@@ -194,7 +194,7 @@ func (b *jsonBuckets) UnmarshalJSON(data []byte) error {
 		*b = nil
 		return nil
 	}
-	out := jsonBuckets{}
+	out := make(jsonBuckets, 0, bytes.Count(data, []byte("],")))
 	if !p.expect('[') {
 		return p.fail()
 	}
@@ -256,15 +256,25 @@ func (p *jsonScanner) literal(s string) bool {
 // int reads an integer, after any space.
 func (p *jsonScanner) int() (int64, bool) {
 	p.skipSpace()
+	neg := p.i < len(p.data) && p.data[p.i] == '-'
+	if neg {
+		p.i++
+	}
 	start := p.i
-	if p.i < len(p.data) && p.data[p.i] == '-' {
-		p.i++
+	var n uint64
+	for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+		if n > (math.MaxInt64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(p.data[p.i]-'0')
 	}
-	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-		p.i++
+	if p.i == start {
+		return 0, false
 	}
-	n, err := strconv.ParseInt(string(p.data[start:p.i]), 10, 64)
-	return n, err == nil
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
 }
 
 func (p *jsonScanner) fail() error {
