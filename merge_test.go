@@ -579,9 +579,11 @@ func TestMergeRealRuns(t *testing.T) {
 	require.NoError(t, err)
 
 	var ok, failed, requests, teapots int64
+	workers := 0
 	for _, s := range shares {
 		ok, failed, requests = ok+s.OK, failed+s.Failed, requests+s.requestCount()
 		teapots += s.Requests["GET /teapot"].Status[418]
+		workers += s.MaxWorkers
 	}
 	assert.EqualValues(t, 180, merged.Started, "3 runs of 3 workers × 20 runs")
 	assert.Equal(t, ok, merged.OK)
@@ -589,7 +591,7 @@ func TestMergeRealRuns(t *testing.T) {
 	assert.Equal(t, merged.OK+merged.Failed, merged.all.Count, "every run is in the histogram once")
 	assert.Equal(t, requests, merged.requestCount())
 	assert.Equal(t, teapots, merged.Requests["GET /teapot"].Status[418])
-	assert.Equal(t, 9, merged.MaxWorkers)
+	assert.Equal(t, workers, merged.MaxWorkers, "the shares' most workers at once, summed")
 	assert.Equal(t, shares[0].Start, merged.Start)
 	assert.Equal(t, shares[2].End, merged.End)
 	var timelineRuns int64
