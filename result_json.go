@@ -1,12 +1,15 @@
 package molotov
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
@@ -90,6 +93,8 @@ func stagesJSON(stages []Stage) []jsonStage {
 type jsonResult struct {
 	Schema     string      `json:"schema"`
 	Version    int         `json:"version"`
+	Segment    string      `json:"segment,omitempty"`
+	Partial    bool        `json:"partial,omitempty"`
 	Options    *runOptions `json:"options,omitempty"`
 	Start      time.Time   `json:"start"`
 	End        time.Time   `json:"end"`
@@ -156,12 +161,126 @@ type jsonLatency struct {
 // jsonHist is a histogram, lossless: its non-empty buckets as
 // [index, count] pairs.
 type jsonHist struct {
-	Scheme  string     `json:"scheme"`
-	Count   int64      `json:"count"`
-	Sum     int64      `json:"sum_ns"`
-	Min     jsonDur    `json:"min_ns"`
-	Max     jsonDur    `json:"max_ns"`
-	Buckets [][2]int64 `json:"buckets"`
+	Scheme  string      `json:"scheme"`
+	Count   int64       `json:"count"`
+	Sum     int64       `json:"sum_ns"`
+	Min     jsonDur     `json:"min_ns"`
+	Max     jsonDur     `json:"max_ns"`
+	Buckets jsonBuckets `json:"buckets"`
+}
+
+// jsonBuckets are a histogram's non-empty buckets as [index, count]
+// pairs. They are most of a result's bytes, so they are read and written
+// by hand rather than through reflection.
+type jsonBuckets [][2]int64
+
+func (b jsonBuckets) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 2+len(b)*12)
+	out = append(out, '[')
+	for i, p := range b {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, '[')
+		out = strconv.AppendInt(out, p[0], 10)
+		out = append(out, ',')
+		out = strconv.AppendInt(out, p[1], 10)
+		out = append(out, ']')
+	}
+	return append(out, ']'), nil
+}
+
+func (b *jsonBuckets) UnmarshalJSON(data []byte) error {
+	p := jsonScanner{data: data}
+	if p.literal("null") {
+		*b = nil
+		return nil
+	}
+	out := make(jsonBuckets, 0, bytes.Count(data, []byte("],")))
+	if !p.expect('[') {
+		return p.fail()
+	}
+	for !p.expect(']') {
+		if len(out) > 0 && !p.expect(',') {
+			return p.fail()
+		}
+		var pair [2]int64
+		var ok bool
+		if !p.expect('[') {
+			return p.fail()
+		}
+		if pair[0], ok = p.int(); !ok || !p.expect(',') {
+			return p.fail()
+		}
+		if pair[1], ok = p.int(); !ok || !p.expect(']') {
+			return p.fail()
+		}
+		out = append(out, pair)
+	}
+	if p.skipSpace(); p.i != len(p.data) {
+		return p.fail()
+	}
+	*b = out
+	return nil
+}
+
+// jsonScanner reads the tokens of a JSON value by hand.
+type jsonScanner struct {
+	data []byte
+	i    int
+}
+
+func (p *jsonScanner) skipSpace() {
+	for p.i < len(p.data) && (p.data[p.i] == ' ' || p.data[p.i] == '\n' || p.data[p.i] == '\t' || p.data[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// expect consumes c, after any space, if it comes next.
+func (p *jsonScanner) expect(c byte) bool {
+	p.skipSpace()
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *jsonScanner) literal(s string) bool {
+	p.skipSpace()
+	if bytes.HasPrefix(p.data[p.i:], []byte(s)) {
+		p.i += len(s)
+		return true
+	}
+	return false
+}
+
+// int reads an integer, after any space.
+func (p *jsonScanner) int() (int64, bool) {
+	p.skipSpace()
+	neg := p.i < len(p.data) && p.data[p.i] == '-'
+	if neg {
+		p.i++
+	}
+	start := p.i
+	var n uint64
+	for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+		if n > (math.MaxInt64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(p.data[p.i]-'0')
+	}
+	if p.i == start {
+		return 0, false
+	}
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
+
+func (p *jsonScanner) fail() error {
+	return fmt.Errorf("histogram buckets: unexpected %q at byte %d; want [[index, count], ...]", p.data[p.i:min(p.i+10, len(p.data))], p.i)
 }
 
 type jsonPoint struct {
@@ -224,7 +343,7 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 // merged and re-analysed later; ReadResult reads it back.
 func (r *Result) WriteJSON(w io.Writer) error {
 	j := jsonResult{
-		Schema: resultSchema, Version: resultVersion, Options: r.opts,
+		Schema: resultSchema, Version: resultVersion, Segment: r.Segment, Partial: r.Partial, Options: r.opts,
 		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(), OverBudget: r.overBudget(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
@@ -261,9 +380,11 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
 			Started: p.Started, Dropped: p.Dropped})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(j)
+	var compact bytes.Buffer
+	if err := json.NewEncoder(&compact).Encode(j); err != nil {
+		return err
+	}
+	return indentJSON(bufio.NewWriter(w), compact.Bytes())
 }
 
 // ErrResultFormat reports a JSON result that ReadResult cannot read: not a
@@ -284,7 +405,14 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if j.Version < 1 || j.Version > resultVersion {
 		return nil, fmt.Errorf("%w: version %d; this molotov-go reads versions 1 to %d, upgrade it to read this result", ErrResultFormat, j.Version, resultVersion)
 	}
+	if _, err := parseCoverage(j.Segment); err != nil {
+		return nil, fmt.Errorf("%w: segment %v", ErrResultFormat, err)
+	}
+	if j.Partial && j.Segment == "" {
+		return nil, fmt.Errorf("%w: partial is true but segment is empty: a partial merge says which shares it covers", ErrResultFormat)
+	}
 	res := &Result{
+		Segment: j.Segment, Partial: j.Partial,
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,

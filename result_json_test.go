@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,13 +23,23 @@ import (
 // thresholds (one on a request never made), and writes the JSON result.
 func jsonRun(t *testing.T, file string) *Result {
 	t.Helper()
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	return jsonRunAt(t, file, teapotServer(t).URL)
+}
+
+// teapotServer answers 418 at /teapot, and "ok" elsewhere.
+func teapotServer(t *testing.T) *httptest.Server {
+	return sbServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/teapot" {
 			w.WriteHeader(http.StatusTeapot)
 			return
 		}
 		sbOK(w, r)
 	})
+}
+
+// jsonRunAt is jsonRun against the server at url.
+func jsonRunAt(t *testing.T, file, url string) *Result {
+	t.Helper()
 	reg := NewRegistry()
 	reg.Scenario("get", 2, func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/items") })
 	reg.Scenario("flaky", 1, func(ctx context.Context, s *Session) error {
@@ -37,7 +48,7 @@ func jsonRun(t *testing.T, file string) *Result {
 		}
 		return getDrained(ctx, s, "/teapot", http.StatusOK)
 	})
-	r := Runner{Registry: reg, BaseURL: srv.URL, Workers: 3, MaxRuns: 20, Seed: 7, Quiet: true, ResultFile: file,
+	r := Runner{Registry: reg, BaseURL: url, Workers: 3, MaxRuns: 20, Seed: 7, Quiet: true, ResultFile: file,
 		Thresholds: []string{"p99 < 10s", "failure_rate < 1%", "request(GET /never).count > 0"}}
 	res, err := r.Run(context.Background())
 	require.NoError(t, err)

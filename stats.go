@@ -66,8 +66,17 @@ type Result struct {
 	// ended (End is zero while the run goes on), in UTC.
 	Start, End time.Time
 	// Timeline has one point per second of the run (the last may cover
-	// less), for plotting; empty in snapshots of a run in progress.
+	// less), for plotting; empty in snapshots of a run in progress. Second
+	// k covers [Start+(k-1)s, Start+k s).
 	Timeline []TimelinePoint
+	// Segment is the share of the run that the result covers: "i/n" for
+	// share i of n (Runner.Segment), "a-b,c/n" for a partial merge of
+	// shares a to b and c; "" for the whole run, run at once or merged
+	// from all its shares (see Merge).
+	Segment string
+	// Partial marks a merge that lacked some of the run's shares
+	// (MergePartial): its figures are those of the shares in Segment only.
+	Partial bool
 
 	latency     Latency        // of every scenario run, all scenarios merged
 	all         *hist.Snapshot // the histogram behind latency
@@ -423,6 +432,12 @@ func (c *errorCounter) top(n int) []ErrorCount {
 		out = append(out, ErrorCount{Error: "(other errors)", Count: c.other})
 	}
 	c.mu.Unlock()
+	return mostFrequent(out, n)
+}
+
+// mostFrequent sorts errors most frequent first, then by message, and
+// keeps the first n.
+func mostFrequent(out []ErrorCount, n int) []ErrorCount {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count

@@ -479,6 +479,10 @@ func checkThresholds(ts []*threshold, res *Result) []ThresholdResult {
 	return out
 }
 
+// String prints the threshold with what was measured:
+// "p99 < 200ms (measured 312.4ms)".
+func (tr ThresholdResult) String() string { return describeThreshold(tr) }
+
 // measured prints the value measured for tr in its threshold's unit
 // ("312ms", "2.5%"); a plain number when tr's expression does not parse
 // (a result read from elsewhere).

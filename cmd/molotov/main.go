@@ -4,6 +4,7 @@
 //	molotov run [flags] [package] [-- -molotov.flags]
 //	molotov compare [-tolerance 10%] old.json new.json
 //	molotov report [-o report.html] [-tolerance 10%] result.json [new.json]
+//	molotov merge [-partial] [-o total.json] result.json...
 //
 // init writes a load test package, loadtest/, into a Go module (the
 // module of the current directory, or moduleDir): two weighted scenarios
@@ -38,6 +39,13 @@
 // two with the comparison of compare; it exits 0 when the (new) run
 // passed and nothing regressed, 1 when not, and 2 for bad input, writing
 // no page then.
+// merge merges the JSON results of the shares of one run
+// (-molotov.segment=i/n) into the result of the whole run, exactly (see
+// molotov.Merge), judges the run's thresholds and failure budget on the
+// whole, prints the verdict and writes the merged result to the -o file.
+// It exits 0 when the run passed, 1 when it failed, and 2 on bad input
+// (a file that is not a result, results of different runs, a share given
+// twice or missing; -partial merges what is there), writing nothing.
 package main
 
 import (
@@ -62,6 +70,7 @@ const usage = `usage:
   molotov run [flags] [package] [-- -molotov.flags]   run a load test with Molotov's options (go test -run Load)
   molotov compare [-tolerance 10%] old.json new.json  compare two JSON results
   molotov report [-o FILE] result.json [new.json]     an HTML report of a result, or of two compared
+  molotov merge [-partial] [-o total.json] a.json...  merge the results of a run's shares
 
 "molotov COMMAND -h" describes a command.
 `
@@ -87,6 +96,8 @@ func runWith(args []string, stdout, stderr io.Writer, command commandFunc) int {
 		return compare(args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(args[1:], stdout, stderr)
+	case "merge":
+		return mergeCmd(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
