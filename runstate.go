@@ -27,6 +27,7 @@ type runState struct {
 	hasHandlers bool
 	cumWeights  []int // cumulative weights in name order, for picking
 	seed        uint64
+	share       share // Runner.Segment: what this instance runs
 
 	ctx    context.Context // cancelled at a cancel, or at a stop with ForceShutdown
 	cancel context.CancelFunc
@@ -136,6 +137,7 @@ func (rs *runState) run() *Result {
 	}()
 	defer func() { <-watched }()
 	defer rs.cancel()
+	rs.await() // Runner.StartAt; an empty share stops here
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
 	tl := newTimeline(rs)
@@ -150,13 +152,14 @@ func (rs *runState) run() *Result {
 		defer stopShape()
 	}
 	allDone := make(chan struct{})
-	for i := 0; i < cfg.Workers; i++ {
+	for j := 0; j < rs.share.workers; j++ {
+		id := rs.share.seg.Item(j) // the whole run's worker number
 		var delay time.Duration
 		if cfg.RampUp > 0 {
-			delay = time.Duration(int64(cfg.RampUp) * int64(i) / int64(cfg.Workers))
+			delay = time.Duration(int64(cfg.RampUp) * int64(id) / int64(cfg.Workers))
 		}
 		rs.wg.Add(1)
-		w := &worker{rs: rs, id: i, delay: delay}
+		w := &worker{rs: rs, id: id, delay: delay}
 		go w.start()
 	}
 	go func() { rs.wg.Wait(); close(allDone) }()
@@ -177,7 +180,7 @@ func (rs *runState) run() *Result {
 		switch {
 		case rs.parent.Err() != nil:
 			rs.stop(StopCancelled)
-		case rs.stats.setupFailed.Load() == int64(cfg.Workers):
+		case rs.stats.setupFailed.Load() == int64(rs.share.workers):
 			rs.stop(StopSetupFailed)
 		case cfg.SingleRun:
 			rs.stop(StopSingleRun)
@@ -215,14 +218,14 @@ func (rs *runState) result() *Result { return rs.resultWith(nil) }
 // accepts (see runStats.resultWith).
 func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	res := rs.stats.resultWith(withLatency)
-	res.maxFailures = rs.cfg.MaxFailures
+	res.maxFailures = rs.share.maxFailures // the instance judges its own share
 	res.opts = optionsOf(&rs.cfg)
 	res.Start = rs.start.Round(0).UTC()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)
 	} else {
-		res.Elapsed = time.Since(rs.start)
+		res.Elapsed = max(time.Since(rs.start), 0) // zero while waiting for StartAt
 	}
 	if rs.sizing != nil {
 		if w, ratio, ok := rs.sizing.reached(); ok {
