@@ -101,9 +101,10 @@ type Runner struct {
 	// being the whole run's schedule. Worker numbers (Session.Worker, the
 	// fixtures' worker) are the whole run's: share i has workers i, i+n,
 	// i+2n, …, which start on the whole run's RampUp schedule. Each share
-	// stops on its own share of MaxFailures (at least 1) and decides
-	// Sizing on its own figures; the run's verdict comes from merging the
-	// shares' results (see docs/distributed.md). Scenario picking draws
+	// stops on its own share of MaxFailures (at least 1), though its
+	// Result keeps the whole run's budget, and decides Sizing on its own
+	// figures; the run's verdict comes from merging the shares' results
+	// (see docs/distributed.md). Scenario picking draws
 	// from a seed derived from Seed and i. A share with nothing to run
 	// (share 3 of 4 of a run of 2 workers) returns at once, its
 	// StopReason StopEmptySegment. Flag: -molotov.segment.

@@ -218,7 +218,7 @@ func (rs *runState) result() *Result { return rs.resultWith(nil) }
 // accepts (see runStats.resultWith).
 func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	res := rs.stats.resultWith(withLatency)
-	res.maxFailures = rs.share.maxFailures // the instance judges its own share
+	res.maxFailures = rs.cfg.MaxFailures // the whole run's budget: the share only stops on its own
 	res.opts = optionsOf(&rs.cfg)
 	res.Start = rs.start.Round(0).UTC()
 	res.StopReason = rs.reason()
