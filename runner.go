@@ -92,22 +92,21 @@ type Runner struct {
 	// coordinator: "i/n" is share i (from 0) of n; "auto" takes i from
 	// JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job)
 	// and n from MOLOTOV_SEGMENTS; empty: the whole run. Every other
-	// option stays that of the whole run, and the n shares add up to it
-	// exactly: item k of the whole run (a worker, the open model's start
-	// k) belongs to share k mod n. So the workers (or MaxWorkers) split
-	// within one of each other; MaxRuns and SingleRun stay per worker, so
-	// the runs split with the workers; a load shape's workers split at
-	// every moment, and the open model's starts interleave, their union
-	// being the whole run's schedule. Worker numbers (Session.Worker, the
-	// fixtures' worker) are the whole run's: share i has workers i, i+n,
-	// i+2n, …, which start on the whole run's RampUp schedule. Each share
-	// stops on its own share of MaxFailures (at least 1), though its
-	// Result keeps the whole run's budget, and decides Sizing on its own
-	// figures; the run's verdict comes from merging the shares' results
-	// (see docs/distributed.md). Scenario picking draws
-	// from a seed derived from Seed and i. A share with nothing to run
-	// (share 3 of 4 of a run of 2 workers) returns at once, its
-	// StopReason StopEmptySegment. Flag: -molotov.segment.
+	// option is the whole run's, and item k of the whole run (a worker,
+	// the open model's start k) belongs to share k mod n, so the shares
+	// add up to the run exactly: the workers (or MaxWorkers) split within
+	// one of each other; MaxRuns and SingleRun stay per worker, so the
+	// runs split with the workers; a load shape's workers split at every
+	// moment; the open model's starts interleave into the whole run's
+	// schedule. Worker numbers (Session.Worker, the fixtures' worker) are
+	// the whole run's: share i has workers i, i+n, i+2n, …, on the whole
+	// run's RampUp schedule. Scenario picking draws from a seed derived
+	// from Seed and i. A share stops on its own share of MaxFailures (at
+	// least 1), though its Result keeps the whole run's budget, and
+	// decides Sizing on its own figures: the run's verdict comes from
+	// merging the shares' results (docs/distributed.md). A share with
+	// nothing to run (share 3 of 4 of a run of 2 workers) returns at once
+	// with StopEmptySegment. Flag: -molotov.segment.
 	Segment string
 	// StartAt, when set, is when the run starts: GlobalSetup runs, then
 	// the run waits until StartAt (or a stop or cancellation), and
