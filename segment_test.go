@@ -72,22 +72,21 @@ func TestSegmentsClosedModelAddUpToTheRun(t *testing.T) {
 		return Runner{Registry: reg, BaseURL: srv.URL, Workers: workers, MaxRuns: maxRuns, Quiet: true}
 	})
 	var runs int64
-	var pool int
 	for i, res := range results {
 		runs += res.OK + res.Failed
-		pool += res.MaxWorkers
 		assert.Zero(t, res.Failed, "share %d: %v", i, res.Errors)
 		assert.Equal(t, StopMaxRuns, res.StopReason, "share %d", i)
-		assert.Equal(t, segment.Segment{I: i, N: n}.Count(workers), res.MaxWorkers, "share %d", i)
+		// Its workers may not all be active at once: a worker can be done
+		// before another begins.
+		assert.LessOrEqual(t, res.MaxWorkers, segment.Segment{I: i, N: n}.Count(workers), "share %d", i)
 		assert.Equal(t, workers, res.opts.Workers, "share %d records the whole run's options", i)
 		assert.Equal(t, maxRuns, res.opts.MaxRuns, "share %d", i)
 	}
 	assert.EqualValues(t, workers*maxRuns, runs, "the shares' runs add up to the run's")
-	assert.Equal(t, workers, pool, "the shares' workers add up to the run's")
+	assert.Len(t, owner, workers, "the shares' workers add up to the run's")
 	for w := range workers {
 		assert.Equal(t, w%n, owner[w], "worker %d runs in share w mod n", w)
 	}
-	assert.Len(t, owner, workers)
 }
 
 // Four shares of an open run at 400/s for 3s schedule its 1,200 starts
