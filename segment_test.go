@@ -95,19 +95,15 @@ func TestSegmentsClosedModelAddUpToTheRun(t *testing.T) {
 func TestSegmentsOpenModelInterleaveIntoTheRunsSchedule(t *testing.T) {
 	srv := sbServer(t, sbOK)
 	const n, rate, dur = 4, 400.0, 3 * time.Second
-	var mu sync.Mutex
-	var intended, actual []time.Time
+	var intended, actual timeLog
 	results := runSegments(t, n, func(int) Runner {
 		reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 		reg.OnEvent(func(ev Event) {
 			if ev.Kind == ScenarioStart {
-				mu.Lock()
-				actual = append(actual, ev.Time)
-				mu.Unlock()
+				actual.add(ev.Time)
 			}
 		})
-		return Runner{Registry: reg, BaseURL: srv.URL, Rate: rate, MaxWorkers: 40, Duration: dur, Quiet: true,
-			onSchedule: func(at time.Time) { mu.Lock(); intended = append(intended, at); mu.Unlock() }}
+		return Runner{Registry: reg, BaseURL: srv.URL, Rate: rate, MaxWorkers: 40, Duration: dur, Quiet: true, onSchedule: intended.add}
 	})
 	var scheduled int64
 	for i, res := range results {
@@ -118,12 +114,43 @@ func TestSegmentsOpenModelInterleaveIntoTheRunsSchedule(t *testing.T) {
 		assert.Equal(t, rate, res.opts.Rate, "share %d records the whole run's rate", i)
 	}
 	assert.InDelta(t, 1200, scheduled, 12, "the shares' starts add up to the run's, within 1%")
-	assert.EqualValues(t, len(intended), scheduled, "the hook saw every scheduled start")
+	union := intended.sorted()
+	assert.EqualValues(t, len(union), scheduled, "the hook saw every scheduled start")
+	assert.Equal(t, 1200, checkStartsOfSchedule(t, Runner{Rate: rate, Duration: dur}, results[0].Start, union))
+	cv := gapCV(union)
+	t.Logf("%d intended starts: coefficient of variation of the gaps %.3g (of the actual starts, for information: %.3g)", len(union), cv, gapCV(actual.sorted()))
+	assert.LessOrEqual(t, cv, 0.2, "arrivals interleave, not in bursts of %d", n)
+}
 
-	// Every intended start is one of the whole run's, and none twice.
-	start := results[0].Start
+// timeLog collects times from many goroutines.
+type timeLog struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (l *timeLog) add(at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.times = append(l.times, at)
+}
+
+// sorted returns the times collected, in order.
+func (l *timeLog) sorted() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := slices.Clone(l.times)
+	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
+	return s
+}
+
+// checkStartsOfSchedule checks that every sorted intended start is one of
+// the whole run's schedule (r's open model, from start), none twice, and
+// returns the schedule's length.
+func checkStartsOfSchedule(t *testing.T, r Runner, start time.Time, intended []time.Time) int {
+	t.Helper()
 	whole := map[int64]bool{}
-	due := (&Runner{Rate: rate, Duration: dur}).openDue()
+	cfg := r.withDefaults()
+	due := cfg.openDue()
 	for k := 0; ; k++ {
 		off, ok := due(k)
 		if !ok {
@@ -131,18 +158,11 @@ func TestSegmentsOpenModelInterleaveIntoTheRunsSchedule(t *testing.T) {
 		}
 		whole[start.Add(off).UnixNano()] = true
 	}
-	require.Len(t, whole, 1200)
-	slices.SortFunc(intended, func(a, b time.Time) int { return a.Compare(b) })
 	for i, at := range intended {
 		require.True(t, whole[at.UnixNano()], "start %v is not in the whole run's schedule", at.Sub(start))
-		if i > 0 {
-			require.True(t, at.After(intended[i-1]), "start %v scheduled twice", at.Sub(start))
-		}
+		require.True(t, i == 0 || at.After(intended[i-1]), "start %v scheduled twice", at.Sub(start))
 	}
-	cv := gapCV(intended)
-	slices.SortFunc(actual, func(a, b time.Time) int { return a.Compare(b) })
-	t.Logf("%d intended starts: coefficient of variation of the gaps %.3g (of the actual starts, for information: %.3g)", len(intended), cv, gapCV(actual))
-	assert.LessOrEqual(t, cv, 0.2, "arrivals interleave, not in bursts of %d", n)
+	return len(whole)
 }
 
 // gapCV is the coefficient of variation of the gaps between sorted times.
@@ -197,32 +217,17 @@ func TestSegmentsWithStagesAddUp(t *testing.T) {
 	t.Run("rate", func(t *testing.T) {
 		const n = 3
 		stages := []Stage{{Duration: 500 * time.Millisecond, Rate: 300}, {Duration: 500 * time.Millisecond, Rate: 300}}
-		var mu sync.Mutex
-		var intended []time.Time
+		var intended timeLog
 		results := runSegments(t, n, func(int) Runner {
-			return Runner{Registry: sbOneScenario("get", get), BaseURL: srv.URL, Stages: stages, MaxWorkers: 30, Quiet: true,
-				onSchedule: func(at time.Time) { mu.Lock(); intended = append(intended, at); mu.Unlock() }}
+			return Runner{Registry: sbOneScenario("get", get), BaseURL: srv.URL, Stages: stages, MaxWorkers: 30, Quiet: true, onSchedule: intended.add}
 		})
-		whole := map[int64]bool{}
-		cfg := (&Runner{Stages: stages}).withDefaults()
-		due := cfg.openDue()
-		for k := 0; ; k++ {
-			off, ok := due(k)
-			if !ok {
-				break
-			}
-			whole[results[0].Start.Add(off).UnixNano()] = true
-		}
+		whole := checkStartsOfSchedule(t, Runner{Stages: stages}, results[0].Start, intended.sorted())
 		var scheduled int64
 		for _, res := range results {
 			scheduled += res.Scheduled
 		}
-		assert.InDelta(t, len(whole), scheduled, 3, "the shares' starts add up to the shape's %d", len(whole))
-		seen := map[int64]bool{}
-		for _, at := range intended {
-			assert.True(t, whole[at.UnixNano()] && !seen[at.UnixNano()], "start %v: not the shape's, or twice", at.Sub(results[0].Start))
-			seen[at.UnixNano()] = true
-		}
+		assert.Equal(t, 225, whole, "the shape's starts: 75 up the ramp, 150 at the top") // 0.5s × 300/s / 2 + 0.5s × 300/s
+		assert.InDelta(t, whole, scheduled, 3, "the shares' starts add up to the shape's")
 	})
 }
 
