@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // defaultDialer is http.DefaultTransport's dialer, shared by every
@@ -137,7 +139,7 @@ func (j *lazyJar) SetCookies(u *url.URL, cookies []*http.Cookie) {
 	if len(cookies) == 0 {
 		return
 	}
-	j.once.Do(func() { j.jar, _ = cookiejar.New(nil) }) // cookiejar.New never fails with nil options
+	j.once.Do(func() { j.jar, _ = cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List}) }) // never fails
 	j.jar.SetCookies(u, cookies)
 	j.used.Store(true)
 }

@@ -1,6 +1,7 @@
 package molotov
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,21 +28,88 @@ const minClockTimeout = 20 * clockPeriod
 // that a steady run keeps none pending and a slow one is not woken a
 // hundred times a second for nothing. The returned func stops the clock
 // and waits for its last call.
+//
+// The timer file wakes the clock through the network poller, which the
+// runtime services late when every core is busy with scenarios (seconds
+// late with hundreds of workers burning CPU), while a runtime timer would
+// still fire on time. So the workers watch the clock too: one that finds
+// it more than clockLate overdue as it picks its next run does the
+// clock's work itself (catchUp).
 func (rs *runState) startClock(tl *timeline) (stop func()) {
-	return tick.Schedule(clockPeriod, func() time.Duration {
-		now := time.Now()
-		next := rs.sessions.expire(now).Sub(now) // first: a timeline point can take a few milliseconds
-		elapsed := now.Sub(rs.start)
-		if d := rs.cfg.Duration; d > 0 {
-			if elapsed >= d {
-				rs.stop(StopDuration)
-			} else {
-				next = min(next, d-elapsed)
-			}
+	c := &rs.clock
+	c.tl = tl
+	c.due.Store(int64(clockSince(time.Now()) + clockPeriod))
+	stopTick := tick.Schedule(clockPeriod, rs.clockStep)
+	return func() {
+		stopTick()
+		c.stopped.Store(true)
+		// Wait for a worker's timeline point in progress: the caller reads
+		// the timeline next.
+		c.tlMu.Lock()
+		defer c.tlMu.Unlock()
+	}
+}
+
+// clockLate is how overdue the run's clock may be before a worker does
+// its work (see startClock).
+const clockLate = clockPeriod
+
+// runClock is the state of the run's clock, shared by its own goroutine
+// and the workers that catch it up.
+type runClock struct {
+	tl      *timeline
+	tlMu    sync.Mutex   // one timeline point at a time
+	due     atomic.Int64 // when the next step is needed, on clockSince's scale
+	stopped atomic.Bool  // the clock has stopped: no step runs any more
+}
+
+// clockStep is the clock's work: it times out the requests past their
+// deadline, stops the run at its Duration and takes the timeline's
+// points. It returns the delay until it is next needed, counted from its
+// end. Its own goroutine and a worker that catches it up may run it at
+// once: the time-outs and the stop take locks of their own and hold them
+// briefly, and a timeline point in progress elsewhere is left to finish
+// (a goroutine descheduled in the middle of one must not hold up the
+// time-outs).
+func (rs *runState) clockStep() time.Duration {
+	c := &rs.clock
+	if c.stopped.Load() {
+		return time.Hour
+	}
+	now := time.Now()
+	elapsed := now.Sub(rs.start)
+	next := time.Duration(math.MaxInt64)
+	if d := rs.cfg.Duration; d > 0 { // first: it takes no lock
+		if elapsed >= d {
+			rs.stop(StopDuration)
+		} else {
+			next = d - elapsed
 		}
-		next = min(next, tl.tick(elapsed))
-		return next - time.Since(now) // the delay counts from now, not from when this call began
-	})
+	}
+	next = min(next, rs.sessions.expire(now).Sub(now)) // before the timeline: a point can take a few milliseconds
+	if c.tlMu.TryLock() {
+		if !c.stopped.Load() {
+			next = min(next, c.tl.tick(elapsed))
+		}
+		c.tlMu.Unlock()
+	} else {
+		next = min(next, clockPeriod) // another goroutine is taking the point
+	}
+	c.due.Store(int64(clockSince(now) + next))
+	return next - time.Since(now) // the delay counts from now, not from when this call began
+}
+
+// catchUp does the clock's work from a worker when the clock's own
+// goroutine is more than clockLate overdue at now (on clockSince's
+// scale). It costs a worker one atomic load when the clock is on time.
+// Of the workers that find it overdue at once, the one that moves its due
+// time a period on does the work; should that one be descheduled before it
+// is done, the clock is overdue again clockLate after that, for another.
+func (rs *runState) catchUp(now time.Duration) {
+	due := rs.clock.due.Load()
+	if now >= time.Duration(due)+clockLate && rs.clock.due.CompareAndSwap(due, int64(now+clockPeriod)) {
+		rs.clockStep()
+	}
 }
 
 // clockBase is the origin of clockSince.

@@ -111,6 +111,22 @@ func newPanicError(v any) *PanicError {
 	return &PanicError{Value: v, Stack: buf}
 }
 
-var errGoexitWorker = errors.New("molotov: worker ended by runtime.Goexit (t.FailNow or require in a fixture, an event handler or the ScenarioPicker?); return an error instead")
+// errGoexitFixture is the error of a fixture that called runtime.Goexit.
+var errGoexitFixture = errors.New("ended by runtime.Goexit (t.FailNow or require?); return an error instead")
+
+// errGoexitPicker is the failure of a step whose ScenarioPicker called
+// runtime.Goexit.
+var errGoexitPicker = errors.New("molotov: ScenarioPicker ended by runtime.Goexit (t.FailNow or require?); return a scenario's name instead")
 
 var errGoexit = errors.New("molotov: scenario run ended by runtime.Goexit (t.FailNow or require in a scenario or event handler?); return an error instead")
+
+// InvalidStatusError reports a response whose status code is outside
+// 100-599 (HTTP/1.1 "000" or "999"): the request fails with it, and the
+// code is counted in RequestStats.Status as the server sent it.
+type InvalidStatusError struct {
+	Status int
+}
+
+func (e *InvalidStatusError) Error() string {
+	return fmt.Sprintf("molotov: the server sent status %03d, outside 100-599: not an HTTP status", e.Status)
+}

@@ -175,6 +175,16 @@ func faultCases() []faultCase {
 			}
 		}
 	}
+	// oddStatus: a status outside 100-599 is counted as the server sent it,
+	// and each is a request error.
+	oddStatus := func(code int) func(t *testing.T, res *Result) {
+		return func(t *testing.T, res *Result) {
+			for name, rs := range res.Requests {
+				assert.Equal(t, map[int]int64{code: rs.Count}, rs.Status, "%s: every response counted by the status sent", name)
+				assert.Equal(t, rs.Count, rs.Errors, "%s: a status outside 100-599 is a request error", name)
+			}
+		}
+	}
 	return []faultCase{
 		{name: "ok", path: ok, wantOK: true},
 		{name: "ok/slow answers", path: ok + "?delay=50ms", wantOK: true},
@@ -214,6 +224,8 @@ func faultCases() []faultCase {
 			}},
 		{name: "body shorter than Content-Length", path: faultserver.PathShortBody, cause: "unexpected EOF"},
 		{name: "malformed status line", path: faultserver.PathBadStatus, cause: `malformed HTTP status code "2x0"`},
+		{name: "status 999", path: faultserver.PathStatus + "?code=999", cause: "the server sent status 999, outside 100-599", check: oddStatus(999)},
+		{name: "status 000", path: faultserver.PathStatus + "?code=000", cause: "the server sent status 000, outside 100-599", check: oddStatus(0)},
 		{name: "malformed header line", path: faultserver.PathBadHeader, cause: `malformed MIME header: missing colon: "this line has no colon"`},
 
 		{name: "500 storm", path: faultserver.Path500, cause: "status 500 Internal Server Error, want 2xx", requestErrors: faultErrNone, check: statusOnly(500)},

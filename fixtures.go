@@ -138,15 +138,32 @@ func (e *FixtureError) Error() string {
 
 func (e *FixtureError) Unwrap() error { return e.Err }
 
-// callFixture runs fn, turning a panic into an error that carries the stack.
-func callFixture(name string, worker int, fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &FixtureError{Fixture: name, Worker: worker, Err: newPanicError(p)}
+// callFixture runs fn, user code, on a goroutine of its own and returns
+// its error as a *FixtureError. A panic becomes an error that carries the
+// stack, and a runtime.Goexit (t.FailNow, testify's require) an error
+// that says so: neither ends the caller's goroutine. The fixture's
+// goroutine also keeps a deep set-up, such as a login's first request,
+// off the worker's stack.
+func callFixture(name string, worker int, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		returned := false
+		defer func() {
+			if returned {
+				return
+			}
+			var err error = errGoexitFixture
+			if p := recover(); p != nil {
+				err = newPanicError(p)
+			}
+			done <- &FixtureError{Fixture: name, Worker: worker, Err: err}
+		}()
+		err := fn()
+		returned = true
+		if err != nil {
+			err = &FixtureError{Fixture: name, Worker: worker, Err: err}
 		}
+		done <- err
 	}()
-	if e := fn(); e != nil {
-		return &FixtureError{Fixture: name, Worker: worker, Err: e}
-	}
-	return nil
+	return <-done
 }

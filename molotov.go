@@ -62,6 +62,7 @@ const (
 type Registry struct {
 	mu        sync.Mutex
 	scenarios map[string]*scenario
+	weights   int // the scenarios' total weight
 	picker    func(worker, step int) string
 	fixtures  fixtures
 	handlers  []func(Event)
@@ -103,6 +104,8 @@ func (r *Registry) Scenario(name string, weight int, fn ScenarioFunc, opts ...Sc
 		panic(fmt.Sprintf("molotov: scenario %q has weight %d, above %d; weights are relative, use smaller numbers", name, weight, maxWeight))
 	case fn == nil:
 		panic(fmt.Sprintf("molotov: scenario %q has a nil func", name))
+	case name == PickerScenario:
+		panic(fmt.Sprintf("molotov: scenario name %q is reserved for the ScenarioPicker's failures; choose another name", name))
 	}
 	s := &scenario{name: name, weight: weight, fn: fn}
 	for _, o := range opts {
@@ -118,15 +121,19 @@ func (r *Registry) Scenario(name string, weight int, fn ScenarioFunc, opts ...Sc
 	if _, dup := r.scenarios[name]; dup {
 		panic(fmt.Sprintf("molotov: scenario %q registered twice; scenario names must be unique", name))
 	}
-	total := weight
-	for _, o := range r.scenarios {
-		total += o.weight
-	}
+	total := r.weights + weight
 	if total > maxTotalWeight {
 		panic(fmt.Sprintf("molotov: scenario %q with weight %d brings the registry's weights to %d, above %d; weights are relative, use smaller numbers", name, weight, total, maxTotalWeight))
 	}
 	r.scenarios[name] = s
+	r.weights = total
 }
+
+// PickerScenario is the name under which Result.Scenarios counts the
+// steps that the ScenarioPicker failed (a panic, an unknown name, a
+// runtime.Goexit), so that the scenarios' figures add up to the run's.
+// It appears only when the picker failed.
+const PickerScenario = "(picker)"
 
 // ScenarioPicker replaces weighted picking with fn, as Molotov's
 // scenario_picker does: before each step, fn receives the worker number

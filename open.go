@@ -112,40 +112,33 @@ func (o *openSchedule) drain(rs *runState) {
 // start it takes, on time or up to MaxLag late.
 func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 	cfg := &rs.cfg
-	rng := rand.New(rand.NewPCG(rs.seed, uint64(s.Worker)))
-	// A start taken but not yet counted as started: if the worker ends
-	// there (a Goexit in the ScenarioPicker), it is dropped, not lost.
-	taken := false
-	defer func() {
-		if taken {
-			rs.stats.dropped.Add(1)
-		}
-	}()
-	for step := 1; ; step++ {
+	// After a Goexit in user code the worker's loop starts again from its
+	// next step (worker.end), with a generator of its own.
+	rng := rand.New(rand.NewPCG(rs.seed+uint64(s.step), uint64(s.Worker)))
+	for step := s.step + 1; ; step++ {
 		var off time.Duration
 		select {
 		case off = <-o.starts:
-			taken = true
 		case <-rs.stopCh:
 			return
 		case <-ctx.Done():
 			return
 		}
 		if rs.stopping() || ctx.Err() != nil {
-			return // taken as the run stopped: it never starts (dropped by the defer)
+			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
+			return
 		}
-		intended := rs.start.Add(off)
-		if time.Since(intended) > cfg.MaxLag {
-			taken = false
+		intended, now := rs.start.Add(off), time.Now()
+		rs.catchUp(clockSince(now))
+		if now.Sub(intended) > cfg.MaxLag {
 			rs.stats.dropped.Add(1)
 			rs.observeSizing(true) // a start the target's pace could not take
 			step--
 			continue
 		}
-		sc, pickErr := rs.choose(s.Worker, step, rng)
 		s.step = step
 		s.iter = rs.stats.started.Add(1)
-		taken = false
+		sc, pickErr := rs.choose(s, rng)
 		s.run = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, open: true, intended: intended.Sub(s.t0)}
 		rs.runScenario(s)
 	}

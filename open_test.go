@@ -112,6 +112,8 @@ func TestOpenModelValidation(t *testing.T) {
 		field string
 	}{
 		{Runner{Rate: -1, Duration: time.Second}, "Rate"},
+		{Runner{Rate: 1e-12, Duration: time.Second}, "Rate"}, // once in 30,000 years: the schedule would overflow
+		{Runner{Rate: 1e-5, Duration: time.Second}, "Rate"},  // less than once a day
 		{Runner{Rate: 10, MaxRuns: 5}, "Rate"},
 		{Runner{Rate: 10, Duration: time.Second, RampUp: time.Second}, "RampUp"},
 		{Runner{Rate: 10, Duration: time.Second, MaxLag: -time.Second}, "MaxLag"},

@@ -38,6 +38,7 @@ type runState struct {
 	stopCh     chan struct{} // closed at the first stop: no new scenario run starts
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 	sessions   sessionSet    // the workers' sessions, whose requests the run's clock times out
+	clock      runClock      // the run's clock (see startClock)
 
 	sizing     *sizer
 	thresholds []*threshold
@@ -283,16 +284,22 @@ func (rs *runState) sleep(t **time.Timer, d time.Duration) bool {
 }
 
 // emit sends ev to every handler; a panicking handler is logged, never
-// fatal.
+// fatal. A handler that calls runtime.Goexit ends the goroutine it runs
+// on, and is logged on the way out: on a worker's goroutine the worker
+// goes on (worker.end), and a Goexit during a scenario run fails that run.
 func (rs *runState) emit(ev Event) {
 	for _, h := range rs.snap.handlers {
 		func() {
+			returned := false
 			defer func() {
 				if p := recover(); p != nil {
 					rs.logger.Error("event handler panicked", zap.Stringer("event", ev.Kind), zap.Any("panic", p))
+				} else if !returned {
+					rs.logger.Error("event handler ended by runtime.Goexit (t.FailNow or require?); return instead", zap.Stringer("event", ev.Kind))
 				}
 			}()
 			h(ev)
+			returned = true
 		}()
 	}
 }

@@ -21,6 +21,7 @@ type scenarioRun struct {
 	err      error         // the scenario's error, or the picker's
 	picked   bool          // sc was picked: no picker error
 	start    time.Duration // since the session's t0
+	end      time.Duration // since the session's t0: when the run ended, as record saw it
 	open     bool          // a run of the open model, due at intended
 	intended time.Duration // the open model's intended start, since t0 (negative when due before the session existed)
 	called   bool          // the scenario function was called
@@ -32,6 +33,9 @@ type scenarioRun struct {
 // runScenario; false: the loop is over.
 func (w *worker) pick() bool {
 	rs, s, cfg := w.rs, w.s, &w.rs.cfg
+	if e := s.run.end; e > 0 { // the previous run's end is the time now, near enough
+		rs.catchUp(s.t0Clock + e)
+	}
 	w.step++
 	step := w.step
 	if rs.stopping() || rs.ctx.Err() != nil || (cfg.MaxRuns > 0 && step > cfg.MaxRuns) {
@@ -45,30 +49,30 @@ func (w *worker) pick() bool {
 			return false
 		}
 	}
-	var sc *scenario
-	var pickErr error
-	if cfg.SingleRun {
-		if step > len(rs.snap.scenarios) {
-			return false
-		}
-		sc = rs.snap.scenarios[step-1]
-	} else {
-		sc, pickErr = rs.choose(s.Worker, step, w.rng)
+	if cfg.SingleRun && step > len(rs.snap.scenarios) {
+		return false
 	}
 	s.step = step
 	s.iter = rs.stats.started.Add(1) // the run-wide count of started runs is the iteration number
+	var sc *scenario
+	var pickErr error
+	if cfg.SingleRun {
+		sc = rs.snap.scenarios[step-1]
+	} else {
+		sc, pickErr = rs.choose(s, w.rng)
+	}
 	s.run = scenarioRun{ctx: rs.ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil}
 	return true
 }
 
-// choose picks the scenario of a worker's step: SingleMode's, the
+// choose picks the scenario of the session's step: SingleMode's, the
 // ScenarioPicker's, or a draw by weight.
-func (rs *runState) choose(worker, step int, rng *rand.Rand) (*scenario, error) {
+func (rs *runState) choose(s *Session, rng *rand.Rand) (*scenario, error) {
 	switch {
 	case rs.cfg.SingleMode != "":
 		return rs.snap.byName[rs.cfg.SingleMode], nil
 	case rs.snap.picker != nil:
-		return rs.pickWith(worker, step)
+		return rs.pickWith(s)
 	}
 	return rs.pick(rng), nil
 }
@@ -83,15 +87,22 @@ func (rs *runState) pick(rng *rand.Rand) *scenario {
 	return rs.snap.scenarios[i]
 }
 
-// pickWith asks the user's picker; a panic or an unknown name is a
-// failure of that step.
-func (rs *runState) pickWith(worker, step int) (sc *scenario, err error) {
+// pickWith asks the user's picker for the session's step, already counted
+// as started; a panic or an unknown name is a failure of that step. A
+// runtime.Goexit in the picker ends the worker's goroutine: the step is
+// counted as failed on the way out, and the worker goes on (worker.end).
+func (rs *runState) pickWith(s *Session) (sc *scenario, err error) {
+	returned := false
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("molotov: ScenarioPicker panicked: %w", newPanicError(p))
+		} else if !returned {
+			s.run = scenarioRun{ctx: rs.ctx, s: s, err: errGoexitPicker}
+			rs.endRun(&s.run, nil)
 		}
 	}()
-	name := rs.snap.picker(worker, step)
+	name := rs.snap.picker(s.Worker, s.step)
+	returned = true
 	if sc, ok := rs.snap.byName[name]; ok {
 		return sc, nil
 	}
@@ -181,9 +192,6 @@ func (rs *runState) endRun(r *scenarioRun, p any) bool {
 
 // endedByGoexit counts a scenario run ended by runtime.Goexit as failed.
 func (rs *runState) endedByGoexit(r *scenarioRun) {
-	if gx := r.s.gx; gx != nil {
-		gx.phase = "" // counted here as a failed run, not as a failed worker
-	}
 	rs.stats.scenarios[r.sc.index].failed.Add(1)
 	rs.stats.failed.Add(1)
 	rs.stats.errs.add(errGoexit)
@@ -195,7 +203,8 @@ func (rs *runState) endedByGoexit(r *scenarioRun) {
 // ok or failed, and the statsd counter.
 func (rs *runState) record(r *scenarioRun) {
 	s, sc := r.s, r.sc
-	d := time.Since(s.t0) - r.start
+	r.end = time.Since(s.t0)
+	d := r.end - r.start
 	s.endScenario()
 	if rs.hasHandlers {
 		s.scenario.Store(nil)
@@ -219,15 +228,16 @@ func (rs *runState) record(r *scenarioRun) {
 // succeeded counts a successful run and tells the listeners.
 func (rs *runState) succeeded(r *scenarioRun) {
 	rs.stats.ok.Add(1)
+	rs.observeSizing(false)
 	if rs.hasHandlers {
 		rs.emitScenario(ScenarioSuccess, r.s, r.name(), nil)
 	}
-	rs.observeSizing(false)
 }
 
-// failed counts a failed run, with its error, tells the listeners, and
-// stops the run when the failure policy says so. A run the run itself
+// failed counts a failed run, with its error, stops the run when the
+// failure policy says so, and tells the listeners. A run the run itself
 // cancelled is counted as interrupted, and is no failure of the target.
+// A failure of the ScenarioPicker counts under PickerScenario.
 func (rs *runState) failed(r *scenarioRun) {
 	failed := rs.stats.failed.Add(1)
 	interrupted := r.interrupted()
@@ -237,23 +247,25 @@ func (rs *runState) failed(r *scenarioRun) {
 			rs.stats.scenarios[r.sc.index].interrupted.Add(1)
 		}
 	}
+	if !r.picked {
+		rs.stats.picker.failed.Add(1)
+	}
 	rs.stats.errs.add(r.err)
+	if !interrupted {
+		switch {
+		case rs.cfg.ExitOnFailure:
+			rs.stop(StopFailure)
+		case rs.share.maxFailures > 0 && failed >= int64(rs.share.maxFailures):
+			rs.stop(StopMaxFailures)
+		}
+		rs.observeSizing(true)
+	}
 	if rs.hasHandlers {
 		rs.emitScenario(ScenarioFailure, r.s, r.name(), r.err)
 	}
 	if rs.cfg.Verbose >= 1 {
 		rs.reportFailure(r.s, r.name(), r.err)
 	}
-	if interrupted {
-		return
-	}
-	switch {
-	case rs.cfg.ExitOnFailure:
-		rs.stop(StopFailure)
-	case rs.share.maxFailures > 0 && failed >= int64(rs.share.maxFailures):
-		rs.stop(StopMaxFailures)
-	}
-	rs.observeSizing(true)
 }
 
 // interrupted reports whether the run failed because its context ended:
@@ -264,12 +276,12 @@ func (r *scenarioRun) interrupted() bool {
 	return ce != nil && (errors.Is(r.err, context.Canceled) || errors.Is(r.err, ce) || errors.Is(r.err, context.Cause(r.ctx)))
 }
 
-// name is the run's scenario name; "" when the picker failed.
+// name is the run's scenario name; PickerScenario when the picker failed.
 func (r *scenarioRun) name() string {
 	if r.picked {
 		return r.sc.name
 	}
-	return ""
+	return PickerScenario
 }
 
 // reportFailure prints a failure under Verbose >= 1: on the console in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -45,4 +46,22 @@ func TestSecretsStayOutOfOutputs(t *testing.T) {
 		assert.NotContains(t, text, token, name)
 	}
 	assert.Contains(t, out.String(), "status 418", "the failures are printed")
+}
+
+// The session's cookie jar knows the public suffixes, as browsers do: a
+// cookie set by shop.example.co.uk for the whole of co.uk is refused, so
+// it never reaches another site under co.uk.
+func TestCookieJarRefusesPublicSuffixDomains(t *testing.T) {
+	var j lazyJar
+	shop, _ := url.Parse("https://shop.example.co.uk/")
+	evil, _ := url.Parse("https://evil.co.uk/")
+	sibling, _ := url.Parse("https://www.example.co.uk/")
+	j.SetCookies(shop, []*http.Cookie{
+		{Name: "leak", Value: "1", Domain: "co.uk"},
+		{Name: "site", Value: "2", Domain: "example.co.uk"},
+	})
+	assert.Empty(t, j.Cookies(evil), "a cookie for a public suffix reached another site")
+	got := j.Cookies(sibling)
+	require.Len(t, got, 1)
+	assert.Equal(t, "site", got[0].Name, "a cookie for the site's own domain still works")
 }

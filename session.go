@@ -75,9 +75,6 @@ type Session struct {
 	values   map[any]any
 	names    map[string]*nameEntry // this session's request names, "METHOD /path"
 	key      []byte                // scratch for building "METHOD /path"
-
-	// gx is the worker's runtime.Goexit guard; nil outside a worker.
-	gx *goexitGuard
 }
 
 // Step returns the number of the current scenario run of this worker,

@@ -173,6 +173,7 @@ type runStats struct {
 	interrupted         atomic.Int64
 
 	scenarios []*scenarioStats // indexed like registrySnapshot.scenarios
+	picker    scenarioStats    // the steps the ScenarioPicker failed, as PickerScenario
 	names     []string
 
 	reqs         sync.Map // name → *requestStats
@@ -197,8 +198,11 @@ type requestStats struct {
 	sink   *statsdSink // nil: no statsd
 	statsd atomic.Pointer[requestNames]
 	errors atomic.Int64
-	status [600]atomic.Int64 // by code; codes outside 0..599 land in 0
+	status [600]atomic.Int64 // by code, 100 to 599
 	lat    hist.Histogram
+
+	oddMu sync.Mutex
+	odd   map[int]int64 // statuses outside 100-599 that servers sent (rare)
 }
 
 func newRunStats(scenarios []*scenario) *runStats {
@@ -248,13 +252,29 @@ func (r *requestStats) record(d time.Duration, status int, failed bool) {
 	if failed {
 		r.errors.Add(1)
 	}
-	if status != 0 {
-		if status < 0 || status >= len(r.status) {
-			status = 0
-		}
+	switch {
+	case status >= 100 && status < len(r.status):
 		r.status[status].Add(1)
+	case status != 0:
+		r.addOdd(status)
 	}
 	r.lat.Record(d)
+}
+
+// recordOdd records a response whose status is outside 100-599, as the
+// server sent it (0 for "000"): an error of the request.
+func (r *requestStats) recordOdd(d time.Duration, status int) {
+	r.addOdd(status)
+	r.record(d, 0, true)
+}
+
+func (r *requestStats) addOdd(status int) {
+	r.oddMu.Lock()
+	defer r.oddMu.Unlock()
+	if r.odd == nil {
+		r.odd = map[int]int64{}
+	}
+	r.odd[status]++
 }
 
 func (r *requestStats) result() *RequestStats {
@@ -265,6 +285,11 @@ func (r *requestStats) result() *RequestStats {
 			out.Status[code] = n
 		}
 	}
+	r.oddMu.Lock()
+	for code, n := range r.odd {
+		out.Status[code] += n
+	}
+	r.oddMu.Unlock()
 	out.Latency = latencyOf(h)
 	return out
 }
@@ -324,6 +349,9 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 			sc.ServiceTime = latencyOf(sc.serviceHist)
 		}
 		res.Scenarios[st.names[i]] = sc
+	}
+	if n := st.picker.failed.Load(); n > 0 {
+		res.Scenarios[PickerScenario] = &ScenarioStats{Failed: n}
 	}
 	res.latency, res.all = latencyOf(all), all
 	st.reqs.Range(func(k, v any) bool {

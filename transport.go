@@ -98,6 +98,9 @@ func (t *measuringTransport) received(req *http.Request, b *trackedBody, resp *h
 	if rs.cfg.Verbose >= 2 {
 		rs.dumpResponse(resp)
 	}
+	if c := resp.StatusCode; c < 100 || c > 599 {
+		return nil, t.invalidStatus(req, b, resp)
+	}
 	if rs.hasHandlers {
 		s.emitRequest(ResponseReceived, req, resp, nil)
 	}
@@ -119,6 +122,21 @@ func (t *measuringTransport) received(req *http.Request, b *trackedBody, resp *h
 	s.bodies = append(s.bodies, b)
 	s.mu.Unlock()
 	return resp, nil
+}
+
+// invalidStatus ends a request whose response has a status outside
+// 100-599: the status is recorded as the server sent it, and the request
+// fails with an error that says so.
+func (t *measuringTransport) invalidStatus(req *http.Request, b *trackedBody, resp *http.Response) error {
+	s := t.s
+	resp.Body.Close()
+	b.endTimeout()
+	b.st.recordOdd(time.Since(s.t0)-b.start, resp.StatusCode)
+	err := &InvalidStatusError{Status: resp.StatusCode}
+	if s.rs.hasHandlers {
+		s.emitRequest(ResponseReceived, req, nil, err)
+	}
+	return err
 }
 
 // emitRequest sends a SendingRequest or ResponseReceived event. It is a

@@ -126,6 +126,8 @@ func (c *Runner) validateOpen() error {
 	switch r := c.Rate; {
 	case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
 		return configErr("Rate", "is %v; use scenario runs started per second (> 0), or zero for the closed model", r)
+	case r > 0 && r < minRate:
+		return configErr("Rate", "is %v, less than one start a day; use at least %.3g starts per second (one a day), or zero for the closed model", r, minRate)
 	case r > maxRate:
 		return configErr("Rate", "is %v, above %v; use at most %v starts per second, or several processes", r, float64(maxRate), float64(maxRate))
 	case c.MaxWorkers < 0:
@@ -142,8 +144,12 @@ func (c *Runner) validateOpen() error {
 	return nil
 }
 
-// maxRate bounds Rate: far above what one process can start.
-const maxRate = 1e6
+// maxRate bounds Rate: far above what one process can start; minRate is
+// one start a day, below which the schedule's offsets would overflow.
+const (
+	maxRate = 1e6
+	minRate = 1.0 / 86400
+)
 
 // checkBaseURL accepts an http or https URL with a host, to which request
 // paths are appended: so no query and no fragment.

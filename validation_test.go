@@ -219,66 +219,26 @@ func TestRegistryScenarioRangeMistakesPanic(t *testing.T) {
 	})
 }
 
-// A scenario that calls t.FailNow, t.Fatal or testify's require from its
-// worker goroutine ends that goroutine with runtime.Goexit. The run must
-// neither hang nor lose the run: each is a counted failure whose error
-// says what happened and what to do instead, and the run ends when every
-// worker ended.
-func TestScenarioCallingFailNowIsAClearFailureNotAHang(t *testing.T) {
+// Under Runner.Test, a scenario that calls t.FailNow, t.Fatal or
+// testify's require fails the test with an error that says what happened
+// and what to do instead.
+func TestScenarioCallingFailNowFailsTheTestClearly(t *testing.T) {
 	reg := NewRegistry()
-	var entered atomic.Int64
 	reg.Scenario("fails_now", 1, func(ctx context.Context, s *Session) error {
-		entered.Add(1)
 		runtime.Goexit() // what t.FailNow and require.* do; a real t here would also mark the test failed
 		return nil
 	})
-	var tornDown atomic.Int64
-	reg.Teardown(func(context.Context, int) { tornDown.Add(1) })
-
-	const workers = 3
-	type outcome struct {
-		res *Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := (&Runner{Registry: reg, Workers: workers, Duration: time.Minute, Quiet: true}).Run(context.Background())
-		done <- outcome{res, err}
-	}()
-	var got outcome
-	select {
-	case got = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run hangs after a scenario called runtime.Goexit")
-	}
-	require.NoError(t, got.err)
-	res := got.res
-	assert.Equal(t, int64(workers), entered.Load(), "each worker's goroutine ends at its first run")
-	assert.Equal(t, int64(workers), res.Started)
-	assert.Equal(t, int64(workers), res.Failed)
-	assert.Zero(t, res.OK)
-	assertCountsConsistent(t, res)
-	assert.Equal(t, int64(workers), scenarioOf(t, res, "fails_now").Failed)
-	assert.Equal(t, int64(workers), tornDown.Load(), "Teardown still runs for every worker")
-	require.Len(t, res.Errors, 1, "errors:\n%s", resultErrorsText(res))
-	msg := res.Errors[0].Error
-	assert.Equal(t, int64(workers), res.Errors[0].Count)
-	for _, w := range []string{"runtime.Goexit", "t.FailNow", "require", "return an error"} {
-		assert.Contains(t, msg, w)
-	}
-	assert.Equal(t, OutcomeFailures, res.Outcome())
-
-	// Under Runner.Test the test fails with that error as the most frequent.
 	tb := newFakeTB(t)
-	res = (&Runner{Registry: reg, Workers: 2, MaxRuns: 5, Quiet: true}).Test(tb)
+	res := (&Runner{Registry: reg, Workers: 2, MaxRuns: 5, Quiet: true}).Test(tb)
 	require.NotNil(t, res)
 	require.Len(t, tb.errs, 1)
-	assert.Contains(t, tb.errs[0], "2 of 2 scenario runs failed")
+	assert.Contains(t, tb.errs[0], "10 of 10 scenario runs failed")
 	assert.Contains(t, tb.errs[0], "t.FailNow")
 }
 
 // The same in an event handler that runs inside the scenario run (here at
-// ScenarioStart): the run it belongs to is the counted failure.
+// ScenarioStart): the run it belongs to is the counted failure, and the
+// worker goes on.
 func TestEventHandlerCallingFailNowIsACountedFailure(t *testing.T) {
 	reg := NewRegistry()
 	reg.Scenario("s", 1, scenarioNoop)
@@ -287,22 +247,11 @@ func TestEventHandlerCallingFailNowIsACountedFailure(t *testing.T) {
 			runtime.Goexit()
 		}
 	})
-	done := make(chan *Result, 1)
-	go func() {
-		res, err := (&Runner{Registry: reg, Workers: 2, MaxRuns: 3, Quiet: true}).Run(context.Background())
-		assert.NoError(t, err)
-		done <- res
-	}()
-	select {
-	case res := <-done:
-		require.NotNil(t, res)
-		assert.Equal(t, int64(4), res.Started, "worker 0 ends at its first run, worker 1 does 3")
-		assert.Equal(t, int64(3), res.OK)
-		assert.Equal(t, int64(1), res.Failed)
-		assertCountsConsistent(t, res)
-		assert.Equal(t, int64(1), resultErrorCount(res, "return an error"), "errors:\n%s", resultErrorsText(res))
-		assert.True(t, strings.Contains(resultErrorsText(res), "event handler"))
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run hangs after an event handler called runtime.Goexit")
-	}
+	res := runWithin(t, &Runner{Registry: reg, Workers: 2, MaxRuns: 3, Quiet: true}, 10*time.Second)
+	assert.Equal(t, int64(6), res.Started)
+	assert.Equal(t, int64(3), res.OK, "worker 1's runs")
+	assert.Equal(t, int64(3), res.Failed, "worker 0's runs, each ended at ScenarioStart")
+	assertCountsConsistent(t, res)
+	assert.Equal(t, int64(3), resultErrorCount(res, "return an error"), "errors:\n%s", resultErrorsText(res))
+	assert.True(t, strings.Contains(resultErrorsText(res), "event handler"))
 }

@@ -27,10 +27,10 @@ type worker struct {
 	id    int
 	delay time.Duration // ramp-up: the wait before setting up
 	s     *Session
-	gx    goexitGuard
 	timer *time.Timer // the delay between runs
 	rng   *rand.Rand
-	step  int // the closed loop's last step
+	step  int  // the closed loop's last step
+	over  bool // the loop returned: only the teardowns are left
 
 	// What exit undoes, marked as each is set up.
 	active          bool // counted in the active workers
@@ -38,22 +38,14 @@ type worker struct {
 	teardownSession bool // the TeardownSession fixture is due
 }
 
-// goexitGuard tracks what user code a worker is in: a runtime.Goexit
-// (t.FailNow, require) in a fixture or an event handler ends the worker's
-// goroutine where it is, and exit then counts the worker as failed rather
-// than let it vanish. A Goexit in a scenario is counted by endRun, which
-// clears the phase.
-type goexitGuard struct {
-	phase    string // the fixture or handler running; "" after a scenario's Goexit
-	inCall   bool   // user code of phase is running: a teardown met while unwinding keeps the phase
-	returned bool   // the worker's body returned, so a Goexit can only have come from a teardown
-}
-
-// bodyReturned marks the worker's body as ended by returning, not by a
-// Goexit: out of user code, with only the teardowns left.
-func (g *goexitGuard) bodyReturned() {
-	g.inCall, g.returned = false, true
-}
+// User code that calls runtime.Goexit (t.FailNow, testify's require) ends
+// the goroutine it runs on, and nothing can stop that once it started.
+// The fixtures therefore run on goroutines of their own (callFixture),
+// which turns a Goexit into an error. Scenarios, the ScenarioPicker and
+// event handlers run on the worker's goroutine, where a goroutine per
+// call would cost every request: each counts its own Goexit where it
+// happens (endRun, pickWith, emit), and end carries the worker on, with
+// the same session, on a fresh goroutine.
 
 // start is the body of the worker's first goroutine: set-up and the first
 // run. When the loop goes on, it hands the worker to a fresh goroutine and
@@ -63,35 +55,51 @@ func (w *worker) start() {
 	handOff := false
 	defer func() {
 		if !handOff {
-			w.exit()
+			w.end()
 		}
 	}()
-	handOff = w.begin()
-	if !handOff {
-		w.gx.bodyReturned()
+	if !w.begin() {
+		w.over = true
 		return
 	}
-	// The loop's goroutine: a closure without arguments, so the go
-	// statement adds no wrapper frame under it. Nothing here touches w
-	// after this: it belongs to that goroutine now.
+	handOff = true
+	w.goLoop() // nothing here touches w after this: it belongs to the loop's goroutine now
+}
+
+// goLoop runs the worker's loop on a fresh goroutine, from its next step.
+// The goroutine's function is a closure without arguments, so the go
+// statement adds no wrapper frame under it.
+func (w *worker) goLoop() {
 	if w.rs.open != nil {
 		go func() {
-			defer w.exit()
+			defer w.end()
 			w.rs.openLoop(w.rs.ctx, w.s, w.rs.open)
-			w.gx.bodyReturned()
+			w.over = true
 		}()
 		return
 	}
 	go func() {
-		defer w.exit()
+		defer w.end()
 		for w.pick() {
 			w.rs.runScenario(w.s)
 			if !w.pause() {
 				break
 			}
 		}
-		w.gx.bodyReturned()
+		w.over = true
 	}()
+}
+
+// end runs as the worker's goroutine ends. When the loop is over, it tears
+// the worker down; when user code ended the goroutine with runtime.Goexit
+// (counted where it happened), the worker goes on, after its pause, on a
+// fresh goroutine.
+func (w *worker) end() {
+	if !w.over && (w.rs.open != nil || w.pause()) {
+		w.goLoop()
+		return
+	}
+	w.exit()
 }
 
 // begin sets the worker up and, in the closed model, runs its first step.
@@ -103,20 +111,17 @@ func (w *worker) begin() bool {
 	}
 	rs.stats.addActive()
 	w.active = true
-	w.gx.phase = "Setup"
 	fx := &rs.snap.fixtures
 	w.teardown = fx.teardown != nil
-	s := rs.setupWorker(w.id, &w.gx)
+	s := rs.setupWorker(w.id)
 	if s == nil {
 		return false
 	}
 	w.s = s
-	s.gx = &w.gx
 	w.teardownSession = fx.teardownSession != nil
-	if fx.setupSession != nil && !rs.setupSession(s, &w.gx) {
+	if fx.setupSession != nil && !rs.setupSession(s) {
 		return false
 	}
-	w.gx.phase, w.gx.inCall = "OnEvent or ScenarioPicker", true
 	if rs.open != nil {
 		return true // the open model's loop waits for starts from the first
 	}
@@ -145,61 +150,50 @@ func (w *worker) pause() bool {
 }
 
 // exit tears the worker down, in the reverse order of its set-up:
-// TeardownSession, the session, Teardown. Each step is deferred, so a
-// Goexit in one fixture still runs the rest, and a Goexit anywhere but in
-// a scenario is counted as the worker's failure.
+// TeardownSession, the session, Teardown.
 func (w *worker) exit() {
 	rs := w.rs
 	defer rs.wg.Done()
-	tornDown := false
-	defer func() {
-		if w.gx.phase != "" && !(w.gx.returned && tornDown) {
-			rs.setupFailed(&FixtureError{Fixture: w.gx.phase, Worker: w.id, Err: errGoexitWorker})
-		}
-	}()
-	w.teardowns()
-	tornDown = true
-}
-
-// teardowns undoes the worker's set-up, for exit.
-func (w *worker) teardowns() {
-	rs := w.rs
 	if w.active {
 		defer rs.stats.active.Add(-1)
 	}
 	if w.teardown {
-		defer rs.teardownWorker(w.id, &w.gx)
+		defer rs.teardownWorker(w.id)
 	}
 	if w.s != nil {
 		defer w.s.close()
 	}
 	if w.teardownSession {
-		rs.teardownSession(w.s, &w.gx)
+		rs.teardownSession(w.s)
 	}
 }
 
 // setupWorker runs the Setup fixture, if any, and makes the worker's
 // session from its SessionConfig. It returns nil when either failed,
-// counted as a failed setup.
-func (rs *runState) setupWorker(id int, gx *goexitGuard) *Session {
+// counted as a failed setup. The session is made under callFixture too,
+// as it calls the SessionConfig's ConfigureTransport.
+func (rs *runState) setupWorker(id int) *Session {
 	var sc *SessionConfig
 	if setup := rs.snap.fixtures.setup; setup != nil {
-		gx.inCall = true
 		err := callFixture("Setup", id, func() error {
 			c := rs.cfg
 			var err error
 			sc, err = setup(rs.ctx, id, &c)
 			return err
 		})
-		gx.inCall = false
 		if err != nil {
 			rs.setupFailed(err)
 			return nil
 		}
 	}
-	s, err := newSession(rs, id, sc)
+	var s *Session
+	err := callFixture("Setup", id, func() error {
+		var err error
+		s, err = newSession(rs, id, sc)
+		return err
+	})
 	if err != nil {
-		rs.setupFailed(&FixtureError{Fixture: "Setup", Worker: id, Err: err})
+		rs.setupFailed(err)
 		return nil
 	}
 	return s
@@ -207,10 +201,8 @@ func (rs *runState) setupWorker(id int, gx *goexitGuard) *Session {
 
 // setupSession runs the SetupSession fixture on s; false: it failed,
 // counted as a failed setup.
-func (rs *runState) setupSession(s *Session, gx *goexitGuard) bool {
-	gx.phase, gx.inCall = "SetupSession", true
+func (rs *runState) setupSession(s *Session) bool {
 	err := callFixture("SetupSession", s.Worker, func() error { return rs.snap.fixtures.setupSession(rs.ctx, s) })
-	gx.inCall = false
 	s.endScenario()
 	if err != nil {
 		rs.setupFailed(err)
@@ -219,29 +211,19 @@ func (rs *runState) setupSession(s *Session, gx *goexitGuard) bool {
 	return true
 }
 
-// teardownSession runs the TeardownSession fixture on s, for teardowns,
-// then drains what it left open.
-func (rs *runState) teardownSession(s *Session, gx *goexitGuard) {
-	if gx.phase != "" && !gx.inCall { // else a Goexit is unwinding: keep where it happened
-		gx.phase = "TeardownSession"
-	}
+// teardownSession runs the TeardownSession fixture on s, for exit, then
+// drains what it left open.
+func (rs *runState) teardownSession(s *Session) {
 	ctx, cancel := rs.teardownContext()
 	defer cancel()
-	was := gx.inCall
-	gx.inCall = true // a Goexit in it keeps its name through Teardown
-	err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) })
-	gx.inCall = was // unwinding from a Goexit in a handler: Teardown keeps that name too
-	if err != nil {
+	if err := callFixture("TeardownSession", s.Worker, func() error { return rs.snap.fixtures.teardownSession(ctx, s) }); err != nil {
 		rs.logger.Error("fixture failed", zap.Error(err))
 	}
 	s.endScenario()
 }
 
-// teardownWorker runs the Teardown fixture, deferred by teardowns.
-func (rs *runState) teardownWorker(id int, gx *goexitGuard) {
-	if gx.phase != "" && !gx.inCall {
-		gx.phase = "Teardown"
-	}
+// teardownWorker runs the Teardown fixture, deferred by exit.
+func (rs *runState) teardownWorker(id int) {
 	ctx, cancel := rs.teardownContext()
 	defer cancel()
 	if err := callFixture("Teardown", id, func() error { rs.snap.fixtures.teardown(ctx, id); return nil }); err != nil {

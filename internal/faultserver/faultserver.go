@@ -22,6 +22,7 @@
 //	/long-body      Content-Length 16, then 32 bytes of body
 //	/short-body     Content-Length 64, then 32 bytes and a close
 //	/bad-status     "HTTP/1.1 2x0 Okay" as the status line
+//	/status         "HTTP/1.1 CODE Odd" with ?code=CODE as sent, three digits ("000", "999")
 //	/bad-header     a header line without a colon
 //	/500            500 Internal Server Error, every time
 //	/503            503 Service Unavailable with Retry-After: 1, every time
@@ -58,6 +59,7 @@ const (
 	PathLongBody          = "/long-body"
 	PathShortBody         = "/short-body"
 	PathBadStatus         = "/bad-status"
+	PathStatus            = "/status"
 	PathBadHeader         = "/bad-header"
 	Path500               = "/500"
 	Path503               = "/503"
@@ -340,6 +342,12 @@ func (s *Server) answer(c *net.TCPConn, br *bufio.Reader, req *http.Request) (ke
 	case PathBadStatus:
 		writeString(c, "HTTP/1.1 2x0 Okay\r\nContent-Length: 2\r\n\r\nok")
 		return false
+	case PathStatus:
+		code := q.Get("code")
+		if len(code) != 3 || strings.Trim(code, "0123456789") != "" {
+			return writeString(c, head(400, "Bad Request", 14)+"code=3 digits\n")
+		}
+		return writeString(c, "HTTP/1.1 "+code+" Odd\r\nContent-Length: 3\r\n\r\nodd")
 	case PathBadHeader:
 		writeString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nthis line has no colon\r\n\r\nok")
 		return false
