@@ -242,9 +242,10 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	return res
 }
 
-// globalTeardown runs the GlobalTeardown fixture, if any.
+// globalTeardown runs the GlobalTeardown fixture, if any, unless the
+// run's share was empty (and GlobalSetup did not run).
 func (rs *runState) globalTeardown() {
-	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
+	if fx := rs.snap.fixtures.globalTeardown; fx != nil && !rs.share.empty() {
 		ctx, cancel := rs.teardownContext()
 		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
 		cancel()

@@ -232,7 +232,7 @@ func TestSegmentsWithStagesAddUp(t *testing.T) {
 }
 
 // A share with nothing to run returns at once a valid Result, without
-// running GlobalSetup, and says why.
+// running GlobalSetup or GlobalTeardown, and says why.
 func TestSegmentEmptyShareRunsNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -245,6 +245,7 @@ func TestSegmentEmptyShareRunsNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := sbOneScenario("a", func(context.Context, *Session) error { t.Error("a scenario ran"); return nil })
 			reg.GlobalSetup(func(context.Context, *Runner) error { t.Error("GlobalSetup ran"); return nil })
+			reg.GlobalTeardown(func(context.Context) { t.Error("GlobalTeardown ran") })
 			var out lockedBuffer
 			r := tc.r
 			r.Registry, r.Output, r.StartAt = reg, &out, time.Now().Add(time.Hour)
