@@ -131,7 +131,7 @@ func BenchmarkFloorGet(b *testing.B) {
 func BenchmarkRecordRequest(b *testing.B) {
 	b.Run("lookup", func(b *testing.B) {
 		b.ReportAllocs()
-		st := newRunStats(nil)
+		st := newRunStats(nil, nil)
 		st.request("GET /")
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -140,7 +140,7 @@ func BenchmarkRecordRequest(b *testing.B) {
 	})
 	b.Run("record", func(b *testing.B) {
 		b.ReportAllocs()
-		r := newRunStats(nil).request("GET /")
+		r := newRunStats(nil, nil).request("GET /")
 		d := 1234 * time.Microsecond
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -149,7 +149,7 @@ func BenchmarkRecordRequest(b *testing.B) {
 	})
 	b.Run("record-parallel", func(b *testing.B) {
 		b.ReportAllocs()
-		r := newRunStats(nil).request("GET /")
+		r := newRunStats(nil, nil).request("GET /")
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			d := 1234 * time.Microsecond

@@ -66,7 +66,7 @@ func (rs *runState) liveLine() string {
 // dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.
 func (rs *runState) dumpRequest(req *http.Request) {
 	var b bytes.Buffer
-	if err := dump.Request(&b, req, dump.Limit); err != nil {
+	if err := dump.Request(&b, req, dump.Limit, rs.stats.errs.rules); err != nil {
 		b.WriteString("[dump failed: " + err.Error() + "]\n")
 	}
 	rs.printDump(b.String())
@@ -74,7 +74,7 @@ func (rs *runState) dumpRequest(req *http.Request) {
 
 func (rs *runState) dumpResponse(resp *http.Response) {
 	var b bytes.Buffer
-	if err := dump.Response(&b, resp, dump.Limit); err != nil {
+	if err := dump.Response(&b, resp, dump.Limit, rs.stats.errs.rules); err != nil {
 		b.WriteString("[dump failed: " + err.Error() + "]\n")
 	}
 	rs.printDump(b.String())

@@ -58,6 +58,7 @@ var flagSpecs = []flagSpec{
 	{"segment", "run share i (from 0) of n of a run split over n instances, like 0/4; auto: i from JOB_COMPLETION_INDEX, n from MOLOTOV_SEGMENTS (Runner.Segment)", segmentSetter, false},
 	{"start-at", "start the run at this time, RFC 3339, like 2025-01-02T15:04:05Z; GlobalSetup runs before the wait (Runner.StartAt)", startAtSetter, false},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
+	{"redact", "more names whose values are hidden in dumps and errors, comma-separated, e.g. x-tenant,pin (Runner.Redact)", redactSetter, false},
 }
 
 // thresholdSetter checks one threshold (or, from the environment, several
@@ -71,6 +72,16 @@ func thresholdSetter(r *Runner, v string) error {
 			return err
 		}
 		r.Thresholds = append(r.Thresholds, e)
+	}
+	return nil
+}
+
+// redactSetter adds the comma-separated names to Runner.Redact.
+func redactSetter(r *Runner, v string) error {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			r.Redact = append(r.Redact, name)
+		}
 	}
 	return nil
 }

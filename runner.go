@@ -85,6 +85,13 @@ type Runner struct {
 	// a longer run can meet (ok > 1000: counts compared with >, >=, == or
 	// !=) wait for the end.
 	ThresholdAbort bool
+	// Redact adds names to those whose values are hidden in the verbose
+	// dumps and in the errors a run keeps (headers, URL query parameters,
+	// JSON and form fields): a name is secret when it contains one of
+	// these, or of key, token, secret, password, passwd, auth, session,
+	// signature and credential, in any case. Flag: -molotov.redact (a
+	// comma-separated list).
+	Redact []string
 	// ResultFile, when set, is where Run (or Run.Wait) writes the JSON
 	// result at the end (see Result.WriteJSON). -molotov.json sets it.
 	ResultFile string

@@ -1,6 +1,8 @@
 package molotov
 
 import (
+	"github.com/molotov-go/molotov/internal/redact"
+
 	"context"
 	"io"
 	"math/rand/v2"
@@ -53,7 +55,7 @@ type runState struct {
 func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
 	rctx, cancel := context.WithCancel(ctx)
 	rs := &runState{
-		cfg: cfg, snap: snap, stats: newRunStats(snap.scenarios),
+		cfg: cfg, snap: snap, stats: newRunStats(snap.scenarios, redact.New(cfg.Redact...)),
 		ctx: rctx, cancel: cancel, parent: ctx, stopCh: make(chan struct{}),
 		hasHandlers: len(snap.handlers) > 0,
 	}

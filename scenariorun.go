@@ -289,15 +289,16 @@ func (r *scenarioRun) name() string {
 func (rs *runState) reportFailure(s *Session, name string, err error) {
 	var pe *PanicError
 	isPanic := errors.As(err, &pe)
+	msg := rs.stats.errs.rules.Text(err.Error())
 	if rs.cfg.Logger != nil {
-		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.Error(err)}
+		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.String("error", msg)}
 		if isPanic {
 			fields = append(fields, zap.ByteString("stack", pe.Stack))
 		}
 		rs.logger.Info("scenario failed", fields...)
 		return
 	}
-	line := fmt.Sprintf("[W:%d] Failure! scenario %q, step %d: %v", s.Worker, name, s.step, err)
+	line := fmt.Sprintf("[W:%d] Failure! scenario %q, step %d: %s", s.Worker, name, s.step, msg)
 	if isPanic {
 		line += "\n" + strings.TrimRight(string(pe.Stack), "\n")
 	}

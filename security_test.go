@@ -3,8 +3,11 @@ package molotov
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,4 +67,48 @@ func TestCookieJarRefusesPublicSuffixDomains(t *testing.T) {
 	got := j.Cookies(sibling)
 	require.Len(t, got, 1)
 	assert.Equal(t, "site", got[0].Name, "a cookie for the site's own domain still works")
+}
+
+// Secrets named by their header, query parameter or body field stay out
+// of the verbose dumps, the errors, the summary and the JSON result; the
+// names a user adds with Runner.Redact too.
+func TestSecretsByNameStayOutOfOutputs(t *testing.T) {
+	secrets := []string{"qtok-SECRET", "hdr-SECRET", "resp-SECRET", "pw-SECRET", "tenant-SECRET"}
+	srv := newConnServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Auth-Token", "resp-SECRET")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"error":"bad credentials","token":"resp-SECRET"}`)
+	}))
+	reg := sbOneScenario("login", func(ctx context.Context, s *Session) error {
+		req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/login?access_token=qtok-SECRET&tenant=tenant-SECRET&page=2",
+			strings.NewReader(`{"user":"ann","password":"pw-SECRET"}`))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("X-Api-Key", "hdr-SECRET")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return ExpectStatus(resp, 200)
+	})
+	var out lockedBuffer
+	file := filepath.Join(t.TempDir(), "result.json")
+	res := runWithin(t, &Runner{Registry: reg, MaxRuns: 2, Verbose: 2, Output: &out, Redact: []string{"Tenant"}, ResultFile: file}, 10*time.Second)
+	require.EqualValues(t, 2, res.Failed)
+	saved, err := os.ReadFile(file)
+	require.NoError(t, err)
+	for where, text := range map[string]string{"console": out.String(), "errors": resultErrorsText(res), "JSON result": string(saved)} {
+		for _, s := range secrets {
+			assert.NotContains(t, text, s, "%s shows a secret", where)
+		}
+	}
+	assert.Contains(t, resultErrorsText(res), "access_token=***", "the error still says which parameter was there")
+	assert.Contains(t, resultErrorsText(res), "page=2")
+	assert.Contains(t, out.String(), "bad credentials", "what is not secret is still shown")
 }

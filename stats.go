@@ -1,6 +1,8 @@
 package molotov
 
 import (
+	"github.com/molotov-go/molotov/internal/redact"
+
 	"regexp"
 	"sort"
 	"sync"
@@ -205,8 +207,11 @@ type requestStats struct {
 	odd   map[int]int64 // statuses outside 100-599 that servers sent (rare)
 }
 
-func newRunStats(scenarios []*scenario) *runStats {
+// newRunStats returns the figures of a run of these scenarios, whose
+// errors are kept with the secrets that rules name hidden.
+func newRunStats(scenarios []*scenario, rules *redact.Rules) *runStats {
 	st := &runStats{scenarios: make([]*scenarioStats, len(scenarios)), names: make([]string, len(scenarios))}
+	st.errs.rules = rules
 	for i, s := range scenarios {
 		st.scenarios[i] = &scenarioStats{}
 		st.names[i] = s.name
@@ -369,7 +374,11 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 
 // errorCounter counts distinct failure errors. Failures are the rare path,
 // so a mutex is fine here.
+// errorCounter counts errors by message, with the secrets of the URLs in
+// them hidden by rules (nil: redact's default words), so that no query
+// token reaches the summary or the JSON result.
 type errorCounter struct {
+	rules  *redact.Rules
 	mu     sync.Mutex
 	counts map[string]int64
 	other  int64
@@ -380,12 +389,12 @@ type errorCounter struct {
 // connection and would split one cause into many.
 var ephemeral = regexp.MustCompile(`(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.%a-z]+\]):\d+->`)
 
-func normaliseError(err error) string {
-	return ephemeral.ReplaceAllString(err.Error(), "")
+func (c *errorCounter) normalise(err error) string {
+	return c.rules.Text(ephemeral.ReplaceAllString(err.Error(), ""))
 }
 
 func (c *errorCounter) add(err error) {
-	msg := normaliseError(err)
+	msg := c.normalise(err)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.counts == nil {

@@ -126,7 +126,7 @@ func TestNormaliseError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			assert.Equal(t, tt.want, normaliseError(errors.New(tt.in)))
+			assert.Equal(t, tt.want, (&errorCounter{}).normalise(errors.New(tt.in)))
 		})
 	}
 

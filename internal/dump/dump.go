@@ -1,15 +1,17 @@
 // Package dump writes HTTP requests and responses in a readable form for
 // verbose output (like Molotov's -vv): a start line, the headers with their
-// secrets redacted, and the beginning of the body when it is text.
+// secrets redacted (see internal/redact), and the beginning of the body
+// when it is text.
 package dump
 
 import (
+	"github.com/molotov-go/molotov/internal/redact"
+
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,18 +22,16 @@ import (
 // Limit is the default number of body bytes shown.
 const Limit = 2048
 
-// redacted replaces secret values.
-const redacted = "***"
-
 // Request writes req to w: the request line ("> GET http://host/path
 // HTTP/1.1"), the headers sorted by name ("> Name: value"), a blank line and
 // at most limit bytes of the body (Limit when limit <= 0).
 //
 // The body is read from a fresh copy obtained from req.GetBody; req.Body is
 // never read. A body that cannot be replayed (GetBody is nil) is not shown.
-// Credentials in the URL and in the Authorization, Proxy-Authorization and
-// Cookie headers are redacted.
-func Request(w io.Writer, req *http.Request, limit int) error {
+// Secrets are hidden by rules (nil: redact's default words): the URL's
+// password and secret query parameters, secret headers, and secret fields
+// of a JSON or form body.
+func Request(w io.Writer, req *http.Request, limit int, rules *redact.Rules) error {
 	if req == nil {
 		return errors.New("dump: nil request")
 	}
@@ -45,13 +45,13 @@ func Request(w io.Writer, req *http.Request, limit int) error {
 	}
 	target := req.RequestURI
 	if req.URL != nil {
-		target = req.URL.Redacted()
+		target = rules.URL(req.URL)
 	}
 	if target == "" {
 		target = "/"
 	}
 	fmt.Fprintf(&b, "> %s %s %s\n", sanitize(method), sanitize(target), proto(req.Proto))
-	writeHeader(&b, "> ", req.Header)
+	writeHeader(&b, "> ", req.Header, rules)
 	b.WriteByte('\n')
 
 	switch {
@@ -74,7 +74,7 @@ func Request(w io.Writer, req *http.Request, limit int) error {
 		if errors.Is(err, io.EOF) {
 			err = nil
 		}
-		writeBody(&b, data, err, limit, req.ContentLength, req.Header)
+		writeBody(&b, data, err, limit, req.ContentLength, req.Header, rules)
 	}
 	return write(w, b.Bytes())
 }
@@ -87,9 +87,9 @@ func Request(w io.Writer, req *http.Request, limit int) error {
 // that the caller still reads the whole body: the bytes read first, then the
 // rest of the original body; closing it closes the original body. Reading
 // blocks until limit+1 bytes or the end of the body have arrived. A body with
-// a Content-Encoding (not undone by the transport) is not read. Set-Cookie
-// values are redacted.
-func Response(w io.Writer, resp *http.Response, limit int) error {
+// a Content-Encoding (not undone by the transport) is not read. Secrets
+// are hidden as in Request.
+func Response(w io.Writer, resp *http.Response, limit int, rules *redact.Rules) error {
 	if resp == nil {
 		return errors.New("dump: nil response")
 	}
@@ -98,7 +98,7 @@ func Response(w io.Writer, resp *http.Response, limit int) error {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "< %s %s\n", proto(resp.Proto), sanitize(status(resp)))
-	writeHeader(&b, "< ", resp.Header)
+	writeHeader(&b, "< ", resp.Header, rules)
 	b.WriteByte('\n')
 
 	switch {
@@ -111,7 +111,7 @@ func Response(w io.Writer, resp *http.Response, limit int) error {
 		if errors.Is(err, io.EOF) {
 			err = nil
 		}
-		writeBody(&b, data, err, limit, resp.ContentLength, resp.Header)
+		writeBody(&b, data, err, limit, resp.ContentLength, resp.Header, rules)
 	}
 	return write(w, b.Bytes())
 }
@@ -183,75 +183,17 @@ func status(resp *http.Response) string {
 }
 
 // writeHeader writes h sorted by name, one value per line.
-func writeHeader(b *bytes.Buffer, prefix string, h http.Header) {
+func writeHeader(b *bytes.Buffer, prefix string, h http.Header, rules *redact.Rules) {
 	names := make([]string, 0, len(h))
 	for name := range h {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		canonical := textproto.CanonicalMIMEHeaderKey(name)
 		for _, v := range h[name] {
-			fmt.Fprintf(b, "%s%s: %s\n", prefix, sanitize(name), sanitize(redact(canonical, v)))
+			fmt.Fprintf(b, "%s%s: %s\n", prefix, sanitize(name), sanitize(rules.Header(name, v)))
 		}
 	}
-}
-
-// redact hides the secret part of the value of header name.
-func redact(name, v string) string {
-	switch name {
-	case "Authorization", "Proxy-Authorization":
-		// Keep the scheme: "Bearer ***".
-		v = strings.TrimSpace(v)
-		if v == "" {
-			return v
-		}
-		if scheme, _, ok := strings.Cut(v, " "); ok && isToken(scheme) {
-			return scheme + " " + redacted
-		}
-		return redacted
-	case "Cookie":
-		// "a=1; b=2" -> "a=***; b=***".
-		parts := strings.Split(v, ";")
-		for i, p := range parts {
-			parts[i] = redactPair(strings.TrimSpace(p))
-		}
-		return strings.Join(parts, "; ")
-	case "Set-Cookie":
-		// "sid=1; Path=/" -> "sid=***; Path=/": attributes are not secret.
-		pair, attrs, ok := strings.Cut(v, ";")
-		pair = redactPair(strings.TrimSpace(pair))
-		if ok {
-			return pair + ";" + attrs
-		}
-		return pair
-	}
-	return v
-}
-
-// redactPair redacts the value of a name=value pair.
-func redactPair(p string) string {
-	if p == "" {
-		return p
-	}
-	if name, _, ok := strings.Cut(p, "="); ok {
-		return name + "=" + redacted
-	}
-	return redacted
-}
-
-// isToken reports whether s is a non-empty run of letters, digits and '-'
-// (an authentication scheme such as Basic or Bearer).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '-' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
-			return false
-		}
-	}
-	return true
 }
 
 // encoding returns the Content-Encoding of h when it is a compression the
@@ -270,7 +212,7 @@ func encoding(h http.Header) string {
 // writeBody writes the body prefix data, read up to limit+1 bytes: as text
 // when it is text, otherwise as a one-line description. size is the declared
 // length (-1 when unknown); readErr is a read error other than io.EOF.
-func writeBody(b *bytes.Buffer, data []byte, readErr error, limit int, size int64, h http.Header) {
+func writeBody(b *bytes.Buffer, data []byte, readErr error, limit int, size int64, h http.Header, rules *redact.Rules) {
 	truncated := len(data) > limit
 	shown := data
 	if truncated {
@@ -304,17 +246,33 @@ func writeBody(b *bytes.Buffer, data []byte, readErr error, limit int, size int6
 		}
 		fmt.Fprintf(b, "[binary body: %d bytes shown of %s, content-type %s]\n", limit, total, sanitize(ct))
 	case truncated:
-		b.Write(shown)
+		b.WriteString(hideFields(shown, h, rules))
 		fmt.Fprintf(b, "... [truncated after %d bytes]\n", len(shown))
 	default:
-		b.Write(shown)
-		if shown[len(shown)-1] != '\n' {
+		text := hideFields(shown, h, rules)
+		b.WriteString(text)
+		if text[len(text)-1] != '\n' {
 			b.WriteByte('\n')
 		}
 	}
 	if readErr != nil {
 		fmt.Fprintf(b, "[body read error: %s]\n", sanitize(readErr.Error()))
 	}
+}
+
+// hideFields returns a text body with the values of its secret fields
+// hidden: a form's by its Content-Type, JSON's by its Content-Type or its
+// first character.
+func hideFields(text []byte, h http.Header, rules *redact.Rules) string {
+	ct := strings.ToLower(h.Get("Content-Type"))
+	s := string(text)
+	switch trimmed := strings.TrimSpace(s); {
+	case strings.Contains(ct, "x-www-form-urlencoded"):
+		return rules.Form(s)
+	case strings.Contains(ct, "json"), strings.HasPrefix(trimmed, "{"), strings.HasPrefix(trimmed, "["):
+		return rules.JSON(s)
+	}
+	return s
 }
 
 // isText reports whether data is valid UTF-8 without control characters

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/molotov-go/molotov/internal/redact"
 )
 
 // trackBody is a response body that records reads and Close.
@@ -177,7 +179,7 @@ func TestResponse(t *testing.T) {
 				}
 			}
 			var buf bytes.Buffer
-			if err := Response(&buf, tt.resp, tt.limit); err != nil {
+			if err := Response(&buf, tt.resp, tt.limit, nil); err != nil {
 				t.Fatalf("Response: %v", err)
 			}
 			if got := buf.String(); got != tt.want {
@@ -199,7 +201,7 @@ func TestResponse(t *testing.T) {
 func TestResponseDefaultLimit(t *testing.T) {
 	body := strings.Repeat("x", Limit+10)
 	var buf bytes.Buffer
-	if err := Response(&buf, newResponse(nil, body), 0); err != nil {
+	if err := Response(&buf, newResponse(nil, body), 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := strings.Repeat("x", Limit) + "... [truncated after 2048 bytes]\n"; !strings.HasSuffix(buf.String(), want) {
@@ -229,7 +231,7 @@ func TestResponseBodyStillReadable(t *testing.T) {
 			resp := newResponse(nil, "")
 			resp.Body = orig
 			var buf bytes.Buffer
-			if err := Response(&buf, resp, tt.limit); err != nil {
+			if err := Response(&buf, resp, tt.limit, nil); err != nil {
 				t.Fatalf("Response: %v", err)
 			}
 			got, err := io.ReadAll(resp.Body)
@@ -258,7 +260,7 @@ func TestResponseReadErrorShown(t *testing.T) {
 	resp := newResponse(nil, "")
 	resp.Body = io.NopCloser(io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(errBroken)))
 	var buf bytes.Buffer
-	if err := Response(&buf, resp, 100); err != nil {
+	if err := Response(&buf, resp, 100, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "< HTTP/1.1 200 OK\n\npartial\n[body read error: connection reset]\n"
@@ -390,7 +392,7 @@ func TestRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Request(&buf, tt.req, tt.limit); err != nil {
+			if err := Request(&buf, tt.req, tt.limit, nil); err != nil {
 				t.Fatalf("Request: %v", err)
 			}
 			if got := buf.String(); got != tt.want {
@@ -413,7 +415,7 @@ func TestRequestBodyUnconsumed(t *testing.T) {
 		return getBody()
 	}
 	var buf bytes.Buffer
-	if err := Request(&buf, req, 16); err != nil {
+	if err := Request(&buf, req, 16, nil); err != nil {
 		t.Fatal(err)
 	}
 	if gets != 1 {
@@ -438,11 +440,11 @@ func TestErrors(t *testing.T) {
 		run  func() error
 		is   error
 	}{
-		{"nil request", func() error { return Request(io.Discard, nil, 0) }, nil},
-		{"nil response", func() error { return Response(io.Discard, nil, 0) }, nil},
-		{"nil writer", func() error { return Response(nil, &http.Response{}, 0) }, nil},
-		{"request write error", func() error { return Request(failWriter{}, &http.Request{}, 0) }, errBroken},
-		{"response write error", func() error { return Response(failWriter{}, &http.Response{}, 0) }, errBroken},
+		{"nil request", func() error { return Request(io.Discard, nil, 0, nil) }, nil},
+		{"nil response", func() error { return Response(io.Discard, nil, 0, nil) }, nil},
+		{"nil writer", func() error { return Response(nil, &http.Response{}, 0, nil) }, nil},
+		{"request write error", func() error { return Request(failWriter{}, &http.Request{}, 0, nil) }, errBroken},
+		{"response write error", func() error { return Response(failWriter{}, &http.Response{}, 0, nil) }, errBroken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -474,7 +476,7 @@ func FuzzResponse(f *testing.F) {
 				ContentLength: -1,
 			}
 			var buf bytes.Buffer
-			if err := Response(&buf, resp, limit); err != nil {
+			if err := Response(&buf, resp, limit, nil); err != nil {
 				t.Fatalf("Response: %v", err)
 			}
 			got, err := io.ReadAll(resp.Body)
@@ -492,4 +494,36 @@ func FuzzResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Custom secret headers, secret query parameters and secret fields of JSON
+// and form bodies are hidden too, in requests and in responses.
+func TestSecretsByName(t *testing.T) {
+	body := `{"user":"ann","password":"hunter2","token":"t-1"}`
+	req, err := http.NewRequest("POST", "http://h/login?api_key=k-9&page=2", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Api-Key", "k-123")
+	req.Header.Set("X-Auth-Token", "t-456")
+	req.Header.Set("Content-Type", "application/json")
+	var buf bytes.Buffer
+	if err := Request(&buf, req, 0, redact.New("tenant")); err != nil {
+		t.Fatal(err)
+	}
+	resp := newResponse(http.Header{"X-Auth-Token": {"t-789"}, "Content-Type": {"application/x-www-form-urlencoded"}}, "tenant=acme&sid=1&password=p")
+	if err := Response(&buf, resp, 0, redact.New("tenant")); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, secret := range []string{"k-9", "k-123", "t-456", "hunter2", "t-1", "t-789", "acme", "password=p"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("dump shows %q:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{"page=2", `"user":"ann"`, "sid=1", "X-Api-Key: ***"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("dump lost %q:\n%s", kept, out)
+		}
+	}
 }
