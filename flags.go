@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/segment"
 	"github.com/molotov-go/molotov/internal/statsd"
 )
 
@@ -55,6 +56,8 @@ var flagSpecs = []flagSpec{
 	{"json", "write the JSON result to this file at the end (Runner.ResultFile)", resultFileSetter, false},
 	{"html", "write the HTML report to this file at the end (Result.WriteHTML)", htmlFileSetter, false},
 	{"threshold-abort", "stop the run as soon as a threshold breaks (Runner.ThresholdAbort)", boolSetter(func(r *Runner) *bool { return &r.ThresholdAbort }), true},
+	{"segment", "run share i (from 0) of n of a run split over n instances, like 0/4; auto: i from JOB_COMPLETION_INDEX, n from MOLOTOV_SEGMENTS (Runner.Segment)", segmentSetter, false},
+	{"start-at", "start the run at this time, RFC 3339, like 2025-01-02T15:04:05Z; GlobalSetup runs before the wait (Runner.StartAt)", startAtSetter, false},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
 	{"redact", "more names whose values are hidden in dumps and errors, comma-separated, e.g. x-tenant,pin (Runner.Redact)", redactSetter, false},
 }
@@ -436,5 +439,34 @@ func stagesSetter(r *Runner, v string) error {
 		return fmt.Errorf("%q: %w", v, err)
 	}
 	r.Stages = st
+	return nil
+}
+
+// segmentSetter checks a segment: "i/n", "auto" (resolved from the
+// environment, as the run will) or empty.
+func segmentSetter(r *Runner, v string) error {
+	if _, err := segment.Parse(v, os.Getenv); err != nil {
+		return fmt.Errorf("%q: %w", v, err)
+	}
+	r.Segment = strings.TrimSpace(v)
+	return nil
+}
+
+// startAtSetter reads an RFC 3339 time no more than a second in the past,
+// as a run accepts it; empty: start at once.
+func startAtSetter(r *Runner, v string) error {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		r.StartAt = time.Time{}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("%q is not an RFC 3339 time; write it like 2025-01-02T15:04:05Z or 2025-01-02T16:04:05+01:00", v)
+	}
+	if late := time.Since(t); late > maxStartLate {
+		return fmt.Errorf("%q is %v in the past; give a start time in the future", v, late.Round(time.Millisecond))
+	}
+	r.StartAt = t
 	return nil
 }

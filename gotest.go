@@ -92,7 +92,8 @@ func (r *Runner) Test(t TB) *Result {
 			// teardowns and reporting before the test binary panics.
 			left := time.Until(dl)
 			margin := max(left/10, time.Second)
-			if budget := left - margin; cfg.Duration == 0 || cfg.Duration > budget {
+			wait := max(time.Until(cfg.StartAt), 0) // the run's clock starts at StartAt
+			if budget := left - margin - wait; cfg.Duration == 0 || cfg.Duration > budget {
 				t.Logf("molotov: run clipped to %v by the test deadline", budget.Round(time.Millisecond))
 				cfg.Duration = max(budget, time.Millisecond)
 			}

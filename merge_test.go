@@ -271,6 +271,8 @@ func TestMergeRefuses(t *testing.T) {
 			who: "results[1]", field: "options.thresholds", msg: `["p99<1s"] here, [] in results[0]`},
 		{name: "other base URL", results: []*Result{share("0/2"), share("1/2", otherOpts(func(o *runOptions) { o.BaseURL = "http://127.0.0.1:9" }))},
 			who: "results[1]", field: "options.base_url", msg: `"http://127.0.0.1:9" here`},
+		{name: "another aligned start", results: []*Result{share("0/2"), share("1/2", otherOpts(func(o *runOptions) { o.StartAt = "2026-12-05T10:00:00Z" }))},
+			who: "results[1]", field: "options.start_at", msg: `"2026-12-05T10:00:00Z" here`},
 		{name: "options missing", results: []*Result{share("0/2"), func() *Result { r := share("1/2"); r.opts = nil; return r }()},
 			who: "results[1]", field: "options", msg: "missing here, present in results[0]"},
 		{name: "another scenario", results: []*Result{share("0/2"), func() *Result {

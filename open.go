@@ -31,25 +31,38 @@ func (rs *runState) newOpenSchedule() *openSchedule {
 	return &openSchedule{starts: make(chan time.Duration, n), done: make(chan struct{})}
 }
 
-// schedule queues the starts until Duration (or the stop).
-func (rs *runState) schedule(o *openSchedule) {
-	defer close(o.done)
-	interval := float64(time.Second) / rs.cfg.Rate
+// openDue returns the whole run's schedule: when its start k is due, as
+// an offset from the run's start (k/Rate, or along the Stages); false
+// from the first start at or past Duration (or when the shape's last rate
+// is zero). The returned func takes k in increasing order.
+func (c *Runner) openDue() func(k int) (time.Duration, bool) {
+	interval := float64(time.Second) / c.Rate
 	var clock *stageClock // the rate's shape, with Stages
-	if len(rs.cfg.Stages) > 0 {
-		clock = &stageClock{stages: rs.cfg.Stages}
+	if len(c.Stages) > 0 {
+		clock = &stageClock{stages: c.Stages}
 	}
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for i := 0; ; i++ {
-		off := time.Duration(float64(i) * interval)
+	return func(k int) (time.Duration, bool) {
+		off := time.Duration(float64(k) * interval)
 		if clock != nil {
 			var ok bool
-			if off, ok = clock.due(i); !ok {
-				return
+			if off, ok = clock.due(k); !ok {
+				return 0, false
 			}
 		}
-		if rs.cfg.Duration > 0 && off >= rs.cfg.Duration {
+		return off, c.Duration == 0 || off < c.Duration
+	}
+}
+
+// schedule queues the starts until Duration (or the stop): the whole
+// run's, or with Runner.Segment the share's, starts k ≡ i (mod n).
+func (rs *runState) schedule(o *openSchedule) {
+	defer close(o.done)
+	due := rs.cfg.openDue()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for k := rs.share.seg.I; ; k += rs.share.seg.Step() {
+		off, ok := due(k)
+		if !ok {
 			return
 		}
 		if wait := time.Until(rs.start.Add(off)); wait > 0 {
@@ -63,6 +76,9 @@ func (rs *runState) schedule(o *openSchedule) {
 			return
 		}
 		rs.stats.scheduled.Add(1)
+		if h := rs.cfg.onSchedule; h != nil {
+			h(rs.start.Add(off))
+		}
 		select {
 		case o.starts <- off:
 		default:

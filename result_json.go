@@ -54,6 +54,9 @@ type runOptions struct {
 	MaxWorkers       int         `json:"max_workers,omitempty"`
 	MaxLag           jsonDur     `json:"max_lag_ns,omitempty"`
 	Stages           []jsonStage `json:"stages,omitempty"`
+	// StartAt is Runner.StartAt (RFC 3339, UTC): the shares of one run
+	// share it, so it tells their results from those of another run.
+	StartAt string `json:"start_at,omitempty"`
 }
 
 type jsonStage struct {
@@ -70,7 +73,7 @@ func optionsOf(c *Runner) *runOptions {
 	if u, err := url.Parse(base); err == nil {
 		base = u.Redacted()
 	}
-	return &runOptions{
+	o := &runOptions{
 		Workers: c.Workers, Duration: c.Duration, MaxRuns: c.MaxRuns, RampUp: c.RampUp, Delay: c.Delay,
 		ExitOnFailure: c.ExitOnFailure, MaxFailures: c.MaxFailures, SingleMode: c.SingleMode,
 		SingleRun: c.SingleRun, Sizing: c.Sizing, SizingTolerance: c.SizingTolerance,
@@ -80,6 +83,10 @@ func optionsOf(c *Runner) *runOptions {
 		Rate:       c.Rate, MaxWorkers: c.MaxWorkers, MaxLag: c.MaxLag,
 		Stages: stagesJSON(c.Stages),
 	}
+	if !c.StartAt.IsZero() {
+		o.StartAt = c.StartAt.UTC().Format(time.RFC3339Nano)
+	}
+	return o
 }
 
 func stagesJSON(stages []Stage) []jsonStage {

@@ -97,12 +97,44 @@ type Runner struct {
 	// ResultFile, when set, is where Run (or Run.Wait) writes the JSON
 	// result at the end (see Result.WriteJSON). -molotov.json sets it.
 	ResultFile string
+	// Segment runs one share of a run split over n instances with no
+	// coordinator: "i/n" is share i (from 0) of n; "auto" takes i from
+	// JOB_COMPLETION_INDEX (set in each pod of a Kubernetes Indexed Job)
+	// and n from MOLOTOV_SEGMENTS; empty: the whole run. Every other
+	// option is the whole run's, and item k of the whole run (a worker,
+	// the open model's start k) belongs to share k mod n, so the shares
+	// add up to the run exactly: the workers (or MaxWorkers) split within
+	// one of each other; MaxRuns and SingleRun stay per worker, so the
+	// runs split with the workers; a load shape's workers split at every
+	// moment; the open model's starts interleave into the whole run's
+	// schedule. Worker numbers (Session.Worker, the fixtures' worker) are
+	// the whole run's: share i has workers i, i+n, i+2n, …, on the whole
+	// run's RampUp schedule. Scenario picking draws from a seed derived
+	// from Seed and i. A share stops on its own share of MaxFailures (at
+	// least 1), though its Result keeps the whole run's budget, and
+	// decides Sizing on its own figures: the run's verdict comes from
+	// merging the shares' results (docs/distributed.md). A share with
+	// nothing to run (share 3 of 4 of a run of 2 workers) returns at once
+	// with StopEmptySegment. Flag: -molotov.segment.
+	Segment string
+	// StartAt, when set, is when the run starts: GlobalSetup runs, then
+	// the run waits until StartAt (or a stop or cancellation), and
+	// Duration, the load shape and the open model's schedule count from
+	// it, so that instances started apart start their load together. A
+	// StartAt more than a second in the past, before GlobalSetup or
+	// after it, is a *ConfigError. Result.Start is StartAt. Flag:
+	// -molotov.start-at=2025-01-02T15:04:05Z (RFC 3339).
+	StartAt time.Time
 
 	summaryOff bool   // set by Test, which logs the summary itself
 	list       bool   // -molotov.list: Test lists the scenarios instead of running them
 	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
 	htmlFile   string // -molotov.html: where Wait writes the HTML report
+
+	// onSchedule, for tests, is called with the intended time of each
+	// start the open model schedules.
+	onSchedule func(intended time.Time)
 }
 
 // Defaults applied to zero fields.
@@ -236,7 +268,12 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh, err := cfg.share()
+	if err != nil {
+		return nil, err
+	}
 	rs := newRunState(ctx, cfg, snap)
+	rs.share, rs.seed = sh, sh.seg.Seed(rs.seed)
 	rs.thresholds = ts
 	if cfg.Rate > 0 {
 		rs.open = rs.newOpenSchedule()
@@ -269,14 +306,18 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 			return nil, configErr("Statsd", "%v", err)
 		}
 		rs.statsd = c
-		rs.stats.sink = newStatsdSink(c, rs.stats.names)
+		rs.stats.sink = newStatsdSink(c, rs.stats.names, sh.seg)
 	}
-	if fx := snap.fixtures.globalSetup; fx != nil {
+	if fx := snap.fixtures.globalSetup; fx != nil && !sh.empty() {
 		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, &FixtureError{Fixture: "GlobalSetup", Worker: -1, Err: fmt.Errorf("%w (%w)", ErrSetupInterrupted, errors.Unwrap(err))}
 			}
+			return nil, err
+		}
+		if err := cfg.validateStartAt(" once GlobalSetup ended"); err != nil {
+			rs.globalTeardown()
 			return nil, err
 		}
 	}
@@ -296,7 +337,7 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		}
 	}
 	rs.registerMetrics()
-	rs.start = time.Now()
+	rs.start = rs.startTime()
 	// Exporters read the run's figures, so they start once its clock has.
 	if cfg.prometheus != "" {
 		stop, err := startExporters(run, map[string]string{"prometheus": cfg.prometheus})

@@ -29,6 +29,7 @@ type runState struct {
 	hasHandlers bool
 	cumWeights  []int // cumulative weights in name order, for picking
 	seed        uint64
+	share       share // Runner.Segment: what this instance runs
 
 	ctx    context.Context // cancelled at a cancel, or at a stop with ForceShutdown
 	cancel context.CancelFunc
@@ -139,6 +140,7 @@ func (rs *runState) run() *Result {
 	}()
 	defer func() { <-watched }()
 	defer rs.cancel()
+	rs.await() // Runner.StartAt; an empty share stops here
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
 	tl := newTimeline(rs)
@@ -153,13 +155,14 @@ func (rs *runState) run() *Result {
 		defer stopShape()
 	}
 	allDone := make(chan struct{})
-	for i := 0; i < cfg.Workers; i++ {
+	for j := 0; j < rs.share.workers; j++ {
+		id := rs.share.seg.Item(j) // the whole run's worker number
 		var delay time.Duration
 		if cfg.RampUp > 0 {
-			delay = time.Duration(int64(cfg.RampUp) * int64(i) / int64(cfg.Workers))
+			delay = time.Duration(int64(cfg.RampUp) * int64(id) / int64(cfg.Workers))
 		}
 		rs.wg.Add(1)
-		w := &worker{rs: rs, id: i, delay: delay}
+		w := &worker{rs: rs, id: id, delay: delay}
 		go w.start()
 	}
 	go func() { rs.wg.Wait(); close(allDone) }()
@@ -180,7 +183,7 @@ func (rs *runState) run() *Result {
 		switch {
 		case rs.parent.Err() != nil:
 			rs.stop(StopCancelled)
-		case rs.stats.setupFailed.Load() == int64(cfg.Workers):
+		case rs.stats.setupFailed.Load() == int64(rs.share.workers):
 			rs.stop(StopSetupFailed)
 		case cfg.SingleRun:
 			rs.stop(StopSingleRun)
@@ -218,14 +221,17 @@ func (rs *runState) result() *Result { return rs.resultWith(nil) }
 // accepts (see runStats.resultWith).
 func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	res := rs.stats.resultWith(withLatency)
-	res.maxFailures = rs.cfg.MaxFailures
+	res.maxFailures = rs.cfg.MaxFailures // the whole run's budget: the share only stops on its own
 	res.opts = optionsOf(&rs.cfg)
+	if !rs.share.seg.Whole() {
+		res.Segment = rs.share.seg.String()
+	}
 	res.Start = rs.start.Round(0).UTC()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)
 	} else {
-		res.Elapsed = time.Since(rs.start)
+		res.Elapsed = max(time.Since(rs.start), 0) // zero while waiting for StartAt
 	}
 	if rs.sizing != nil {
 		if w, ratio, ok := rs.sizing.reached(); ok {
@@ -241,9 +247,10 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	return res
 }
 
-// globalTeardown runs the GlobalTeardown fixture, if any.
+// globalTeardown runs the GlobalTeardown fixture, if any, unless the
+// run's share was empty (and GlobalSetup did not run).
 func (rs *runState) globalTeardown() {
-	if fx := rs.snap.fixtures.globalTeardown; fx != nil {
+	if fx := rs.snap.fixtures.globalTeardown; fx != nil && !rs.share.empty() {
 		ctx, cancel := rs.teardownContext()
 		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
 		cancel()

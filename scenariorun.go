@@ -255,7 +255,7 @@ func (rs *runState) failed(r *scenarioRun) {
 		switch {
 		case rs.cfg.ExitOnFailure:
 			rs.stop(StopFailure)
-		case rs.cfg.MaxFailures > 0 && failed >= int64(rs.cfg.MaxFailures):
+		case rs.share.maxFailures > 0 && failed >= int64(rs.share.maxFailures):
 			rs.stop(StopMaxFailures)
 		}
 		rs.observeSizing(true)

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/segment"
 	"github.com/molotov-go/molotov/internal/statsd"
 )
 
@@ -20,19 +21,26 @@ var statsdDial = statsd.Dial
 //	molotov.scenario.<name>.ok                 counter of successful runs
 //	molotov.scenario.<name>.failed             counter of failed runs
 //
-// Names are statsd-safe: spaces become dots, ":|@#" underscores. Sending
-// never blocks the run: the client queues and drops (and counts) what a
-// slow or absent server cannot take.
+// Names are statsd-safe: spaces become dots, ":|@#" underscores. A share
+// of a segmented run (Runner.Segment i/n) puts its segment after
+// "molotov.", as segment_I_of_N (molotov.segment_0_of_4.scenario.<name>.ok),
+// so that a dashboard sums the shares with a wildcard on that node.
+// Sending never blocks the run: the client queues and drops (and counts)
+// what a slow or absent server cannot take.
 type statsdSink struct {
 	c        *statsd.Client
+	prefix   string   // "molotov", or "molotov.segment_I_of_N"
 	ok, fail []string // by scenario index
 }
 
-func newStatsdSink(c *statsd.Client, names []string) *statsdSink {
-	s := &statsdSink{c: c, ok: make([]string, len(names)), fail: make([]string, len(names))}
+func newStatsdSink(c *statsd.Client, names []string, seg segment.Segment) *statsdSink {
+	s := &statsdSink{c: c, prefix: "molotov", ok: make([]string, len(names)), fail: make([]string, len(names))}
+	if seg.N > 0 {
+		s.prefix += ".segment_" + strconv.Itoa(seg.I) + "_of_" + strconv.Itoa(seg.N)
+	}
 	for i, n := range names {
-		s.ok[i] = statsd.Name("molotov.scenario", n, "ok")
-		s.fail[i] = statsd.Name("molotov.scenario", n, "failed")
+		s.ok[i] = statsd.Name(s.prefix+".scenario", n, "ok")
+		s.fail[i] = statsd.Name(s.prefix+".scenario", n, "failed")
 	}
 	return s
 }
@@ -56,7 +64,7 @@ type requestNames struct {
 func (s *statsdSink) request(r *requestStats, d time.Duration, status int) {
 	n := r.statsd.Load()
 	if n == nil {
-		n = &requestNames{timing: statsd.Name("molotov.request", r.name)}
+		n = &requestNames{timing: statsd.Name(s.prefix+".request", r.name)}
 		if !r.statsd.CompareAndSwap(nil, n) {
 			n = r.statsd.Load()
 		}

@@ -111,7 +111,10 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 			return configErr("-molotov.html", "%v", err)
 		}
 	}
-	return nil
+	if _, err := c.segment(); err != nil {
+		return err
+	}
+	return c.validateStartAt("")
 }
 
 // validateOpen checks the open model's options.
