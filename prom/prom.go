@@ -55,46 +55,61 @@ func init() {
 // 30s, about three per decade.
 var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-var (
-	descRuns = prometheus.NewDesc("molotov_scenario_runs_total",
-		"Scenario runs that ended, by scenario and result (ok or failed).", []string{"scenario", "result"}, nil)
-	descScenarioDur = prometheus.NewDesc("molotov_scenario_duration_seconds",
-		"Latency of scenario runs, successful or not.", []string{"scenario"}, nil)
-	descRequests = prometheus.NewDesc("molotov_requests_total",
-		`Requests by name ("GET /items") and response status; status "error" for requests without a response.`, []string{"request", "status"}, nil)
-	descRequestDur = prometheus.NewDesc("molotov_request_duration_seconds",
-		"Latency of requests, from sending to the end of the body.", []string{"request"}, nil)
-	descStarted = prometheus.NewDesc("molotov_runs_started_total",
-		"Scenario runs started.", nil, nil)
-	descWorkers = prometheus.NewDesc("molotov_workers_max",
-		"Most workers active at once.", nil, nil)
-	descScheduled = prometheus.NewDesc("molotov_starts_scheduled_total",
-		"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, nil)
-	descDropped = prometheus.NewDesc("molotov_starts_dropped_total",
-		"The open model's starts that never began: no free worker within MaxLag, or the run ended.", nil, nil)
-)
+// descs are a Collector's metric descriptors. A share of a segmented run
+// (Runner.Segment) gives every metric the constant label segment="i/n",
+// so that a dashboard can sum the shares while the run lasts.
+type descs struct {
+	runs, scenarioDur, requests, requestDur, started, workers, scheduled, dropped *prometheus.Desc
+}
+
+func newDescs(segment string) *descs {
+	var labels prometheus.Labels
+	if segment != "" {
+		labels = prometheus.Labels{"segment": segment}
+	}
+	return &descs{
+		runs: prometheus.NewDesc("molotov_scenario_runs_total",
+			"Scenario runs that ended, by scenario and result (ok or failed).", []string{"scenario", "result"}, labels),
+		scenarioDur: prometheus.NewDesc("molotov_scenario_duration_seconds",
+			"Latency of scenario runs, successful or not.", []string{"scenario"}, labels),
+		requests: prometheus.NewDesc("molotov_requests_total",
+			`Requests by name ("GET /items") and response status; status "error" for requests without a response.`, []string{"request", "status"}, labels),
+		requestDur: prometheus.NewDesc("molotov_request_duration_seconds",
+			"Latency of requests, from sending to the end of the body.", []string{"request"}, labels),
+		started: prometheus.NewDesc("molotov_runs_started_total",
+			"Scenario runs started.", nil, labels),
+		workers: prometheus.NewDesc("molotov_workers_max",
+			"Most workers active at once.", nil, labels),
+		scheduled: prometheus.NewDesc("molotov_starts_scheduled_total",
+			"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, labels),
+		dropped: prometheus.NewDesc("molotov_starts_dropped_total",
+			"The open model's starts that never began: no free worker within MaxLag, or the run ended.", nil, labels),
+	}
+}
 
 // Collector is a prometheus.Collector over a run's figures, read afresh
 // at each scrape.
 type Collector struct {
 	result  func() *molotov.Result
 	buckets []float64
+	d       *descs
 }
 
 // NewCollector returns a Collector over a run in progress (or ended).
 func NewCollector(run *molotov.Run) *Collector {
-	return &Collector{result: run.Snapshot, buckets: DefaultBuckets}
+	return &Collector{result: run.Snapshot, buckets: DefaultBuckets, d: newDescs(run.Snapshot().Segment)}
 }
 
 // NewResultCollector returns a Collector over a finished run's Result,
 // for Push or for a registry kept after the run.
 func NewResultCollector(res *molotov.Result) *Collector {
-	return &Collector{result: func() *molotov.Result { return res }, buckets: DefaultBuckets}
+	return &Collector{result: func() *molotov.Result { return res }, buckets: DefaultBuckets, d: newDescs(res.Segment)}
 }
 
 // Describe sends the descriptors of the metrics Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descScenarioDur, descRequests, descRequestDur, descStarted, descWorkers, descScheduled, descDropped} {
+	d := c.d
+	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.scheduled, d.dropped} {
 		ch <- d
 	}
 }
@@ -105,25 +120,26 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if res == nil {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(descStarted, prometheus.CounterValue, float64(res.Started))
-	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(res.MaxWorkers))
-	ch <- prometheus.MustNewConstMetric(descScheduled, prometheus.CounterValue, float64(res.Scheduled))
-	ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(res.Dropped))
+	d := c.d
+	ch <- prometheus.MustNewConstMetric(d.started, prometheus.CounterValue, float64(res.Started))
+	ch <- prometheus.MustNewConstMetric(d.workers, prometheus.GaugeValue, float64(res.MaxWorkers))
+	ch <- prometheus.MustNewConstMetric(d.scheduled, prometheus.CounterValue, float64(res.Scheduled))
+	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(res.Dropped))
 	for name, s := range res.Scenarios {
-		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.OK), name, "ok")
-		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.CounterValue, float64(s.Failed), name, "failed")
-		ch <- c.histogram(descScenarioDur, s.Histogram(), name)
+		ch <- prometheus.MustNewConstMetric(d.runs, prometheus.CounterValue, float64(s.OK), name, "ok")
+		ch <- prometheus.MustNewConstMetric(d.runs, prometheus.CounterValue, float64(s.Failed), name, "failed")
+		ch <- c.histogram(d.scenarioDur, s.Histogram(), name)
 	}
 	for name, r := range res.Requests {
 		var answered int64
 		for code, n := range r.Status {
 			answered += n
-			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(n), name, strconv.Itoa(code))
+			ch <- prometheus.MustNewConstMetric(d.requests, prometheus.CounterValue, float64(n), name, strconv.Itoa(code))
 		}
 		if none := r.Count - answered; none > 0 {
-			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(none), name, "error")
+			ch <- prometheus.MustNewConstMetric(d.requests, prometheus.CounterValue, float64(none), name, "error")
 		}
-		ch <- c.histogram(descRequestDur, r.Histogram(), name)
+		ch <- c.histogram(d.requestDur, r.Histogram(), name)
 	}
 }
 

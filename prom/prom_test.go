@@ -241,3 +241,36 @@ func (o oneMetric) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// A share of a segmented run labels every metric with its segment, so
+// that a dashboard can sum the shares; a whole run has no such label.
+func TestCollectorLabelsTheSegment(t *testing.T) {
+	srv := target(t)
+	res, err := (&molotov.Runner{Registry: registry(), BaseURL: srv.URL, Workers: 4, MaxRuns: 5, Segment: "1/2", Quiet: true}).Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "1/2", res.Segment)
+	c := NewResultCollector(res)
+	problems, err := testutil.CollectAndLint(c)
+	require.NoError(t, err)
+	assert.Empty(t, problems, "promlint")
+	want := `
+# HELP molotov_runs_started_total Scenario runs started.
+# TYPE molotov_runs_started_total counter
+molotov_runs_started_total{segment="1/2"} 10
+`
+	assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), "molotov_runs_started_total"))
+	reg := mustRegistry(t, c)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			var seg string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "segment" {
+					seg = l.GetValue()
+				}
+			}
+			assert.Equal(t, "1/2", seg, "%s has no segment label", f.GetName())
+		}
+	}
+}
