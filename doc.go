@@ -79,15 +79,21 @@
 // runs it in the background ([Run.Snapshot], [Run.Stop], [Run.Wait]).
 // Both return an error only for a bad configuration ([*ConfigError],
 // [*ThresholdError]) or a failed GlobalSetup: every failure of the target
-// is counted in the [Result].
+// is counted in the [Result]. A run stops at Duration, MaxRuns or
+// SingleRun, at a failure limit (ExitOnFailure, MaxFailures), when its
+// context is cancelled, or for a few other reasons that
+// [Result.StopReason] names. Run never handles signals.
 //
-// A run is closed by default (Workers as fast as the target answers) or
-// open with [Runner.Rate] (starts on a schedule, latency measured from
-// each intended start, so no coordinated omission); [Runner.Stages] shape
-// either over time and [Runner.Sizing] searches for the limit. It stops
-// at Duration, MaxRuns or SingleRun, at a failure limit (ExitOnFailure,
-// MaxFailures), or when its context is cancelled; [Result.StopReason] says
-// which. Run never handles signals.
+// # Workload models
+//
+// A run is closed by default: [Runner.Workers] workers each run scenario
+// after scenario as fast as the target answers. With [Runner.Rate] it is
+// open: runs start on a schedule, taken by a pool of [Runner.MaxWorkers]
+// sessions; a start that waits longer than [Runner.MaxLag] is dropped and
+// counted, and latency is measured from each intended start, so that a
+// stall shows in the percentiles (no coordinated omission).
+// [Runner.Stages] shape either model over time, and [Runner.Sizing]
+// searches for the load at which failures pass a tolerance.
 //
 // # Running from go test
 //
@@ -103,9 +109,9 @@
 // unbounded run, skips under -short, clips the run to the test's deadline,
 // and turns SIGINT or SIGTERM into a cancellation. It logs the summary with
 // t.Logf unless Quiet is set, and fails the test exactly when
-// [Result.Outcome] is not [OutcomePassed]: failed runs (beyond
-// MaxFailures; runs the run itself cancelled do not count), a failed
-// Setup, a broken threshold, or an interruption. It returns the Result,
+// [Result.Outcome] is not [OutcomePassed]: failed runs (any, or
+// MaxFailures of them when set; runs the run itself cancelled do not
+// count), a failed Setup, a broken threshold, or an interruption. It returns the Result,
 // or nil when it skipped or the run could not start. Keep -count=1: go
 // test caches passing results.
 //
@@ -115,8 +121,9 @@
 // scenario; per request name it counts responses by status and errors.
 // Latencies ([Latency]) come from histograms of every value: min, max and
 // mean are exact, percentiles within 0.4%. The run also feeds a go-metrics
-// registry ([Runner.Metrics]), and statsd with [Runner.Statsd]; the prom
-// package serves it to Prometheus (names in docs/metrics.md).
+// registry ([Runner.Metrics]) and, with [Runner.Statsd], a statsd server;
+// the prom package exposes it to Prometheus (metric names in
+// docs/metrics.md).
 //
 // [Runner.Thresholds] are pass/fail rules such as "p99 < 200ms" or
 // "scenario(checkout).failure_rate < 1%" (grammar at [ThresholdResult]).
