@@ -23,9 +23,12 @@ import (
 // beats field.
 //
 // The flags are registered on flag.CommandLine only when os.Args holds one
-// of them (as net/http/httptest does for -httptest.serve), so binaries
-// that never use them see no extra flags; a command or a TestMain may
+// of them or asks for help (-h, -help), as net/http/httptest does for
+// -httptest.serve: go test ./loadtest -args -h lists them, and binaries
+// that never use them see no extra flags. A command or a TestMain may
 // register them explicitly with RegisterFlags.
+//
+// docs/flags.md lists every flag; a test keeps it in step with flagSpecs.
 var flagSpecs = []flagSpec{
 	{"workers", "number of workers, 1 to 1000000 (Runner.Workers, Molotov -w)", intSetter(func(r *Runner) *int { return &r.Workers }, maxWorkers), false},
 	{"duration", "how long the run lasts, e.g. 30s or 30 (Runner.Duration, Molotov -d)", durSetter(func(r *Runner) *time.Duration { return &r.Duration }, minDuration), false},
@@ -324,18 +327,32 @@ var (
 
 func init() {
 	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-molotov.") || strings.HasPrefix(a, "--molotov.") {
+		if wantsFlags(a) {
 			RegisterFlags(nil)
 			return
 		}
 	}
 }
 
+// wantsFlags reports a command-line argument that calls for the
+// -molotov.* flags on flag.CommandLine: one of them (-molotov.workers=5,
+// --molotov.quiet), or a request for help (-h, --help), so that the usage
+// the flag package prints lists them.
+func wantsFlags(arg string) bool {
+	name, ok := strings.CutPrefix(arg, "-")
+	if !ok {
+		return false
+	}
+	name = strings.TrimPrefix(name, "-")
+	name, _, _ = strings.Cut(name, "=")
+	return strings.HasPrefix(name, "molotov.") || name == "h" || name == "help"
+}
+
 // RegisterFlags registers the -molotov.* flags on fs (flag.CommandLine
 // when nil) and returns them; Runner.Test reads the ones on
 // flag.CommandLine. Registering on flag.CommandLine twice returns the
 // first registration. Go test binaries do this by themselves when a
-// -molotov.* flag is on the command line.
+// -molotov.* flag, -h or -help is on the command line.
 func RegisterFlags(fs *flag.FlagSet) *FlagSet {
 	if fs == nil || fs == flag.CommandLine {
 		cmdFlagsMu.Lock()

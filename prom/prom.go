@@ -62,6 +62,9 @@ type descs struct {
 	runs, scenarioDur, requests, requestDur, started, workers, scheduled, dropped *prometheus.Desc
 }
 
+// wholeRun are the descriptors of a run that is not a share.
+var wholeRun = newDescs("")
+
 func newDescs(segment string) *descs {
 	var labels prometheus.Labels
 	if segment != "" {
@@ -92,7 +95,7 @@ func newDescs(segment string) *descs {
 type Collector struct {
 	result  func() *molotov.Result
 	buckets []float64
-	d       *descs
+	d       *descs // nil: a whole run's
 }
 
 // NewCollector returns a Collector over a run in progress (or ended).
@@ -106,9 +109,18 @@ func NewResultCollector(res *molotov.Result) *Collector {
 	return &Collector{result: func() *molotov.Result { return res }, buckets: DefaultBuckets, d: newDescs(res.Segment)}
 }
 
+// descs returns the collector's descriptors; a zero Collector has those
+// of a whole run.
+func (c *Collector) descs() *descs {
+	if c.d == nil {
+		return wholeRun
+	}
+	return c.d
+}
+
 // Describe sends the descriptors of the metrics Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	d := c.d
+	d := c.descs()
 	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.scheduled, d.dropped} {
 		ch <- d
 	}
@@ -120,7 +132,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if res == nil {
 		return
 	}
-	d := c.d
+	d := c.descs()
 	ch <- prometheus.MustNewConstMetric(d.started, prometheus.CounterValue, float64(res.Started))
 	ch <- prometheus.MustNewConstMetric(d.workers, prometheus.GaugeValue, float64(res.MaxWorkers))
 	ch <- prometheus.MustNewConstMetric(d.scheduled, prometheus.CounterValue, float64(res.Scheduled))

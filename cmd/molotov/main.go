@@ -17,17 +17,20 @@
 // run is Molotov's command line over go test: it translates Molotov's
 // options (-w workers, -d duration in seconds or as a Go duration, -r
 // max runs, -x, -f, -s, -q, -v/-vv, --ramp-up, --delay, --sizing,
-// --sizing-tolerance, --single-run, --force-shutdown, --console-update)
-// and any -molotov.* flag, given before or after "--", into the
-// library's -molotov.* flags of
+// --sizing-tolerance, --single-run, --force-shutdown, --console-update,
+// --statsd with --statsd-address) and any -molotov.* flag, given before
+// or after "--", into the library's -molotov.* flags of
 //
 //	go test -run Load -v -count=1 -timeout 0 PACKAGE -args -molotov.workers=N ...
 //
 // for PACKAGE (default ./loadtest), shows the test's live output, prints
 // Molotov's last line, "SUCCESSES: n | FAILURES: n | WORKERS: n", read
 // from the summary that Runner.Test logs, and exits with go test's exit
-// status; a bad option exits 2 with a message naming it. --statsd,
-// --statsd-address, -p, --config and --use-extension are refused.
+// status; a bad option exits 2 with a message naming it. --profile NAME
+// takes options from a named profile of molotov.json, or of the file that
+// --config names (Molotov's --config); --list lists the scenarios and
+// their weights instead of running them. -p and --use-extension are
+// refused, and -c is accepted without effect.
 //
 // compare reads two JSON results (written with -molotov.json or
 // Result.WriteJSON) and prints, per scenario and per request, the change

@@ -36,9 +36,10 @@ import (
 // with molotov.Runner{Registry: Registry, ...}.
 var Registry = molotov.NewRegistry()
 
-// homes maps a worker to the id of the item its SetupSession created. A
-// Session carries no values of its own, so per-worker state lives here,
-// keyed by Session.Worker.
+// homes maps a worker, by Session.Worker, to the id of the item its
+// SetupSession created. Session.SetValue and Session.Value could hold it
+// as well; a map keyed by worker is also readable from Setup and Teardown,
+// which get the worker's number but no Session.
 var homes sync.Map // int → int
 
 func init() {
