@@ -70,7 +70,7 @@ func (g liveGauge) Value() int64            { return g.v.Load() }
 
 // liveHistogram is a go-metrics Histogram over one of the run's
 // histograms, in nanoseconds. Its percentiles come from the log-bucketed
-// histogram (within 1%), not from a sample. Update and Clear do nothing.
+// histogram (within 0.4%), not from a sample. Update and Clear do nothing.
 // Each statistic reads a fresh copy; exporters that read several should
 // take a Snapshot first, as go-metrics' own exporters do.
 type liveHistogram struct{ h *hist.Histogram }

@@ -62,7 +62,7 @@ type Runner struct {
 	// Statsd, when set, is a statsd server ("udp://127.0.0.1:8125",
 	// "host:port") that receives per request a timing and a status
 	// counter, and per scenario run an ok or failed counter, as Molotov's
-	// --statsd does (names in the package documentation). Sending never
+	// --statsd does (names in docs/metrics.md). Sending never
 	// slows the load: what the server cannot take is dropped and counted.
 	// Flag: -molotov.statsd.
 	Statsd           string

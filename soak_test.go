@@ -4,7 +4,7 @@
 //
 //	go test -tags soak -run Soak -v -timeout 10m .
 //
-// and copy the figures they log into the README's Reliability section.
+// and copy the figures they log into docs/reliability.md.
 package molotov
 
 import (

@@ -144,7 +144,7 @@ type RequestStats struct {
 	hist *hist.Snapshot // the histogram behind Latency, kept for the JSON result
 }
 
-// Latency summarises a latency histogram. Percentiles are within 1% of
+// Latency summarises a latency histogram. Percentiles are within 0.4% of
 // the exact order statistic.
 type Latency struct {
 	Min, Mean, P50, P90, P95, P99, P999, Max time.Duration
