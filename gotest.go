@@ -7,14 +7,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/threshold"
 	"github.com/molotov-go/molotov/internal/tick"
 )
 
@@ -162,7 +166,7 @@ func verdict(res *Result, signalled bool) string {
 	var broken []string
 	for _, tr := range res.Thresholds {
 		if !tr.Pass {
-			broken = append(broken, "molotov: threshold broken: "+describeThreshold(tr))
+			broken = append(broken, "molotov: threshold broken: "+describeThreshold(tr)+res.unseenName(tr))
 		}
 	}
 	if len(broken) == 0 && res.StopReason == StopThreshold {
@@ -185,7 +189,40 @@ func verdict(res *Result, signalled bool) string {
 // describeThreshold prints a threshold with its measured value:
 // "p99 < 200ms (measured 312.4ms)".
 func describeThreshold(tr ThresholdResult) string {
+	if math.IsNaN(tr.Value) {
+		return strings.TrimSpace(tr.Expr) + " (nothing was measured)"
+	}
 	return fmt.Sprintf("%s (measured %s)", strings.TrimSpace(tr.Expr), tr.measured())
+}
+
+// unseenName says, for a threshold on a request or scenario name that the
+// run never saw, which names it saw: a typo in the name is the usual
+// cause. It returns "" otherwise.
+func (r *Result) unseenName(tr ThresholdResult) string {
+	t, err := parseThreshold(tr.Expr)
+	if err != nil || !math.IsNaN(tr.Value) {
+		return ""
+	}
+	var names []string
+	switch t.Scope {
+	case threshold.Request:
+		if _, ok := r.Requests[t.Name]; ok {
+			return ""
+		}
+		for n := range r.Requests {
+			names = append(names, strconv.Quote(n))
+		}
+	default:
+		return ""
+	}
+	if len(names) == 0 {
+		return "; the run made no request"
+	}
+	sort.Strings(names)
+	if len(names) > 10 {
+		names = append(names[:10], "...")
+	}
+	return fmt.Sprintf("; no request was named %q, the run saw: %s", t.Name, strings.Join(names, ", "))
 }
 
 // cancelOnSignal returns a context cancelled at the first SIGINT or

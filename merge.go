@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/threshold"
 )
 
 // Merge merges the results of the shares of one run (Runner.Segment "0/n"
@@ -77,7 +78,7 @@ type Merger struct {
 	opts        *runOptions
 	maxFailures int
 	exprs       []string // the thresholds to judge
-	thresholds  []*threshold
+	thresholds  []*threshold.Threshold
 	scenarios   []string                      // sorted
 	open        bool                          // the scenarios have service times
 	n           int                           // the number of shares of the run

@@ -79,11 +79,8 @@ func (r *Result) failuresOverBudget() (failed int64, over bool) {
 // error_rate or errors (of a request).
 func (r *Result) failuresJudgedByThresholds() bool {
 	for _, tr := range r.Thresholds {
-		if t, err := parseThreshold(tr.Expr); err == nil {
-			switch t.metric {
-			case "failure_rate", "failed", "error_rate", "errors":
-				return true
-			}
+		if t, err := parseThreshold(tr.Expr); err == nil && t.OnFailures() {
+			return true
 		}
 	}
 	return false

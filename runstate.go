@@ -2,6 +2,7 @@ package molotov
 
 import (
 	"github.com/molotov-go/molotov/internal/redact"
+	"github.com/molotov-go/molotov/internal/threshold"
 
 	"context"
 	"io"
@@ -43,7 +44,7 @@ type runState struct {
 	clock      runClock      // the run's clock (see startClock)
 
 	sizing     *sizer
-	thresholds []*threshold
+	thresholds []*threshold.Threshold
 	statsd     *statsd.Client // Runner.Statsd; nil: none
 	open       *openSchedule  // Runner.Rate; nil: the closed model
 	gate       *workerGate    // closed-model Stages: which workers may run; nil: all

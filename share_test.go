@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/threshold"
 )
 
 // fakeShare is what one share of a run recorded. Its Result is built the
@@ -114,7 +115,7 @@ func (f fakeShare) result(t testing.TB) *Result {
 	res.Start, res.Elapsed, res.End = f.start, f.elapsed, f.start.Add(f.elapsed)
 	res.StopReason, res.Segment, res.Timeline = StopDuration, f.segment, points
 	res.opts, res.maxFailures = f.opts, f.opts.MaxFailures
-	var ts []*threshold
+	var ts []*threshold.Threshold
 	for _, e := range f.opts.Thresholds {
 		th, err := parseThreshold(e)
 		require.NoError(t, err)

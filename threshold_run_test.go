@@ -64,7 +64,8 @@ func TestThresholdsBrokenFailTheTest(t *testing.T) {
 	require.Len(t, lines, 2, "%q", tb.errs[0])
 	assert.Contains(t, lines[0], "threshold broken: p99 < 5ms (measured ")
 	assert.Regexp(t, `measured \d+(\.\d+)?ms\)`, lines[0])
-	assert.Contains(t, lines[1], "request(GET /never).count > 0 (measured nothing measured)")
+	assert.Contains(t, lines[1], "request(GET /never).count > 0 (nothing was measured)")
+	assert.Contains(t, lines[1], `no request was named "GET /never", the run saw: "GET /slow"`, "a typo in a request name shows the names seen")
 
 	logs := strings.Join(tb.logs, "\n")
 	assert.Contains(t, logs, "Thresholds")
@@ -193,7 +194,7 @@ func TestThresholdScenarioFailuresExcludeInterrupted(t *testing.T) {
 	for _, expr := range []string{"failure_rate == 0", "scenario(a).failure_rate == 0", "scenario(a).failed == 0", "failed == 0"} {
 		th, err := parseThreshold(expr)
 		require.NoError(t, err)
-		assert.True(t, th.holds(th.measure(res)), "%s measured %v", expr, th.measure(res))
+		assert.True(t, th.Holds(th.Measure(figures{res})), "%s measured %v", expr, th.Measure(figures{res}))
 	}
 }
 

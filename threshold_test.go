@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/threshold"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // thresholdFields is what two parses of the same threshold must agree on.
 type thresholdFields struct {
-	Scope  thresholdScope
+	Scope  threshold.Scope
 	Name   string
 	Metric string
 	Op     string
@@ -22,39 +23,39 @@ type thresholdFields struct {
 	Dur    time.Duration
 }
 
-func fieldsOf(th *threshold) thresholdFields {
-	return thresholdFields{Scope: th.scope, Name: th.name, Metric: th.metric, Op: th.op, Value: th.value, Dur: th.dur}
+func fieldsOf(th *threshold.Threshold) thresholdFields {
+	return thresholdFields{Scope: th.Scope, Name: th.Name, Metric: th.Metric, Op: th.Op, Value: th.Value, Dur: th.Dur}
 }
 
 var validThresholds = []struct {
 	expr string
 	want thresholdFields
 }{
-	{"p99 < 200ms", thresholdFields{scopeRun, "", "p99", "<", 0.2, 200 * time.Millisecond}},
-	{"p99<200ms", thresholdFields{scopeRun, "", "p99", "<", 0.2, 200 * time.Millisecond}},
-	{"  p95<=1.5s ", thresholdFields{scopeRun, "", "p95", "<=", 1.5, 1500 * time.Millisecond}},
-	{"failure_rate < 1%", thresholdFields{scopeRun, "", "failure_rate", "<", 0.01, 0}},
-	{"failure_rate<0.01", thresholdFields{scopeRun, "", "failure_rate", "<", 0.01, 0}},
-	{"rps >= 500", thresholdFields{scopeRun, "", "rps", ">=", 500, 0}},
-	{"rps>=500/s", thresholdFields{scopeRun, "", "rps", ">=", 500, 0}},
-	{"ok == 20", thresholdFields{scopeRun, "", "ok", "==", 20, 0}},
-	{"dropped == 0", thresholdFields{scopeRun, "", "dropped", "==", 0, 0}},
-	{"scheduled>=400", thresholdFields{scopeRun, "", "scheduled", ">=", 400, 0}},
-	{"failed != 0", thresholdFields{scopeRun, "", "failed", "!=", 0, 0}},
-	{"scenario(list_items).p95 < 100ms", thresholdFields{scopeScenario, "list_items", "p95", "<", 0.1, 100 * time.Millisecond}},
-	{"request(GET /items/{id}).p99 <= 150ms", thresholdFields{scopeRequest, "GET /items/{id}", "p99", "<=", 0.15, 150 * time.Millisecond}},
-	{"request(GET /a(b)).count > 3", thresholdFields{scopeRequest, "GET /a(b)", "count", ">", 3, 0}},
-	{"p99 < 200 ms", thresholdFields{scopeRun, "", "p99", "<", 0.2, 200 * time.Millisecond}},
-	{"max > 250us", thresholdFields{scopeRun, "", "max", ">", 0.00025, 250 * time.Microsecond}},
-	{"min >= 0s", thresholdFields{scopeRun, "", "min", ">=", 0, 0}},
-	{"mean < 1m", thresholdFields{scopeRun, "", "mean", "<", 60, time.Minute}},
+	{"p99 < 200ms", thresholdFields{threshold.Run, "", "p99", "<", 0.2, 200 * time.Millisecond}},
+	{"p99<200ms", thresholdFields{threshold.Run, "", "p99", "<", 0.2, 200 * time.Millisecond}},
+	{"  p95<=1.5s ", thresholdFields{threshold.Run, "", "p95", "<=", 1.5, 1500 * time.Millisecond}},
+	{"failure_rate < 1%", thresholdFields{threshold.Run, "", "failure_rate", "<", 0.01, 0}},
+	{"failure_rate<0.01", thresholdFields{threshold.Run, "", "failure_rate", "<", 0.01, 0}},
+	{"rps >= 500", thresholdFields{threshold.Run, "", "rps", ">=", 500, 0}},
+	{"rps>=500/s", thresholdFields{threshold.Run, "", "rps", ">=", 500, 0}},
+	{"ok == 20", thresholdFields{threshold.Run, "", "ok", "==", 20, 0}},
+	{"dropped == 0", thresholdFields{threshold.Run, "", "dropped", "==", 0, 0}},
+	{"scheduled>=400", thresholdFields{threshold.Run, "", "scheduled", ">=", 400, 0}},
+	{"failed != 0", thresholdFields{threshold.Run, "", "failed", "!=", 0, 0}},
+	{"scenario(list_items).p95 < 100ms", thresholdFields{threshold.Scenario, "list_items", "p95", "<", 0.1, 100 * time.Millisecond}},
+	{"request(GET /items/{id}).p99 <= 150ms", thresholdFields{threshold.Request, "GET /items/{id}", "p99", "<=", 0.15, 150 * time.Millisecond}},
+	{"request(GET /a(b)).count > 3", thresholdFields{threshold.Request, "GET /a(b)", "count", ">", 3, 0}},
+	{"p99 < 200 ms", thresholdFields{threshold.Run, "", "p99", "<", 0.2, 200 * time.Millisecond}},
+	{"max > 250us", thresholdFields{threshold.Run, "", "max", ">", 0.00025, 250 * time.Microsecond}},
+	{"min >= 0s", thresholdFields{threshold.Run, "", "min", ">=", 0, 0}},
+	{"mean < 1m", thresholdFields{threshold.Run, "", "mean", "<", 60, time.Minute}},
 	// A few more spellings of the same grammar.
-	{"scenario( list ).ok > 0", thresholdFields{scopeScenario, "list", "ok", ">", 0, 0}},
-	{"scenario(a).runs_per_s >= 2.5/s", thresholdFields{scopeScenario, "a", "runs_per_s", ">=", 2.5, 0}},
-	{"request(GET /).error_rate > 2.5 %", thresholdFields{scopeRequest, "GET /", "error_rate", ">", 0.025, 0}},
-	{"request(POST /x).rps > 10", thresholdFields{scopeRequest, "POST /x", "rps", ">", 10, 0}},
-	{"started >= 1e3", thresholdFields{scopeRun, "", "started", ">=", 1000, 0}},
-	{"\tp999 > 1h2m", thresholdFields{scopeRun, "", "p999", ">", 3720, time.Hour + 2*time.Minute}},
+	{"scenario( list ).ok > 0", thresholdFields{threshold.Scenario, "list", "ok", ">", 0, 0}},
+	{"scenario(a).runs_per_s >= 2.5/s", thresholdFields{threshold.Scenario, "a", "runs_per_s", ">=", 2.5, 0}},
+	{"request(GET /).error_rate > 2.5 %", thresholdFields{threshold.Request, "GET /", "error_rate", ">", 0.025, 0}},
+	{"request(POST /x).rps > 10", thresholdFields{threshold.Request, "POST /x", "rps", ">", 10, 0}},
+	{"started >= 1e3", thresholdFields{threshold.Run, "", "started", ">=", 1000, 0}},
+	{"\tp999 > 1h2m", thresholdFields{threshold.Run, "", "p999", ">", 3720, time.Hour + 2*time.Minute}},
 }
 
 func TestParseThreshold(t *testing.T) {
@@ -63,7 +64,7 @@ func TestParseThreshold(t *testing.T) {
 			th, err := parseThreshold(tt.expr)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, fieldsOf(th))
-			assert.Equal(t, tt.expr, th.expr, "the expression is kept as written")
+			assert.Equal(t, tt.expr, th.Expr, "the expression is kept as written")
 		})
 	}
 }
@@ -84,7 +85,10 @@ var malformedThresholds = []struct {
 	{"p99 < 20xms", 6, "not a duration"},
 	{"p99 < -1s", 6, "negative"},
 	{"failure_rate < 150%", 15, "outside 0%..100%"},
-	{"failure_rate < 1.5", 15, "outside 0%..100%"},
+	{"failure_rate < 1.5", 15, "ambiguous"},
+	{"failure_rate < 1", 15, "write a percentage like 1% or a fraction below 1 like 0.01"},
+	{"failure_rate < 5", 15, "write a percentage like 5%"},
+	{"request(GET /).error_rate <= 2", 29, "ambiguous"},
 	{"failure_rate < abc", 15, "not a rate"},
 	{"ok == 1.5", 6, "not a whole number"},
 	{"ok == -1", 6, "not a whole number"},
@@ -190,7 +194,7 @@ func FuzzParseThreshold(f *testing.F) {
 			_ = te.Error()
 			return
 		}
-		require.False(t, math.IsNaN(th.value) || math.IsInf(th.value, 0), "value %v", th.value)
+		require.False(t, math.IsNaN(th.Value) || math.IsInf(th.Value, 0), "value %v", th.Value)
 		printed := th.String()
 		again, err := parseThreshold(printed)
 		require.NoError(t, err, "%q printed as %q", expr, printed)
@@ -229,9 +233,9 @@ func TestThresholdHolds(t *testing.T) {
 		{"!=", 1, math.NaN(), false},
 	}
 	for _, tt := range tests {
-		th := &threshold{op: tt.op, value: tt.value}
-		t.Run(th.op+" "+strconv.FormatFloat(tt.value, 'g', -1, 64)+" measured "+strconv.FormatFloat(tt.measured, 'g', -1, 64), func(t *testing.T) {
-			assert.Equal(t, tt.want, th.holds(tt.measured))
+		th := &threshold.Threshold{Op: tt.op, Value: tt.value}
+		t.Run(th.Op+" "+strconv.FormatFloat(tt.value, 'g', -1, 64)+" measured "+strconv.FormatFloat(tt.measured, 'g', -1, 64), func(t *testing.T) {
+			assert.Equal(t, tt.want, th.Holds(tt.measured))
 		})
 	}
 }
@@ -300,7 +304,7 @@ func TestThresholdMeasure(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			th, err := parseThreshold(tt.expr)
 			require.NoError(t, err)
-			got := th.measure(res)
+			got := th.Measure(figures{res})
 			if math.IsNaN(tt.want) {
 				assert.True(t, math.IsNaN(got), "want NaN, got %v", got)
 				return
@@ -315,7 +319,7 @@ func TestThresholdMeasure(t *testing.T) {
 			zero.Scenarios = map[string]*ScenarioStats{"a": {OK: 3}}
 			th, err := parseThreshold(expr)
 			require.NoError(t, err)
-			assert.True(t, math.IsNaN(th.measure(zero)), expr)
+			assert.True(t, math.IsNaN(th.Measure(figures{zero})), expr)
 		}
 	})
 
@@ -323,6 +327,6 @@ func TestThresholdMeasure(t *testing.T) {
 		empty := &Result{Elapsed: time.Second, latency: Latency{P99: time.Second}}
 		th, err := parseThreshold("p99 < 1s")
 		require.NoError(t, err)
-		assert.True(t, math.IsNaN(th.measure(empty)))
+		assert.True(t, math.IsNaN(th.Measure(figures{empty})))
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/threshold"
 )
 
 // timeline records Result.Timeline: once a second, on the run's clock, it
@@ -99,8 +100,8 @@ func (rs *runState) checkLive() {
 	// Only the requests that a threshold names need their latencies.
 	named := map[string]bool{}
 	for _, t := range rs.thresholds {
-		if t.scope == scopeRequest {
-			named[t.name] = true
+		if t.Scope == threshold.Request {
+			named[t.Name] = true
 		}
 	}
 	res := rs.resultWith(func(name string) bool { return named[name] })
@@ -108,28 +109,16 @@ func (rs *runState) checkLive() {
 		return
 	}
 	for _, t := range rs.thresholds {
-		if !t.checkableLive() {
+		if !t.CheckableLive() {
 			continue
 		}
-		if v := t.measure(res); !math.IsNaN(v) && !t.holds(v) {
+		if v := t.Measure(figures{res}); !math.IsNaN(v) && !t.Holds(v) {
 			rs.logger.Warn("threshold broken: stopping the run (Runner.ThresholdAbort)",
-				zap.String("threshold", t.expr), zap.String("measured", t.formatMeasured(v)), zap.Duration("after", res.Elapsed.Round(time.Millisecond)))
+				zap.String("threshold", t.Expr), zap.String("measured", t.Format(v)), zap.Duration("after", res.Elapsed.Round(time.Millisecond)))
 			rs.stop(StopThreshold)
 			return
 		}
 	}
-}
-
-// checkableLive reports a threshold that a run in progress can break for
-// good enough to stop: not a count that only grows (ok > 1000) or must
-// end at a value (failed == 0 is checked: it can only get worse).
-func (t *threshold) checkableLive() bool {
-	if thresholdMetrics[t.scope][t.metric] != kindCount {
-		return true
-	}
-	// Counts only grow: "< N" and "<= N" can break for good during the
-	// run; the others may still be met at the end.
-	return t.op == "<" || t.op == "<="
 }
 
 // diffSnapshot returns the values in cur that are not in prev, a snapshot
