@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/molotov-go/molotov/internal/segment"
 	"github.com/molotov-go/molotov/internal/statsd"
+	"github.com/molotov-go/molotov/internal/suggest"
 )
 
 // The -molotov.* flags mirror Runner's fields (and Molotov's options);
@@ -329,9 +331,64 @@ func init() {
 	for _, a := range os.Args[1:] {
 		if wantsFlags(a) {
 			RegisterFlags(nil)
+			if msg := unknownFlagHelp(os.Args[1:]); msg != "" {
+				// Instead of every -test.* flag after "flag provided but not
+				// defined", say which -molotov.* flag was meant.
+				flag.CommandLine.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), msg) }
+			}
 			return
 		}
 	}
+}
+
+// unknownFlagHelp returns what to say of the first -molotov.* argument
+// that names no flag: the nearest flag, and where the list is; "" when
+// every one is known.
+func unknownFlagHelp(args []string) string {
+	names := make([]string, len(flagSpecs))
+	for i := range flagSpecs {
+		names[i] = flagSpecs[i].name
+	}
+	for _, a := range args {
+		name, ok := strings.CutPrefix(a, "-")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(strings.TrimPrefix(name, "-"), "=")
+		short, ok := strings.CutPrefix(name, "molotov.")
+		if !ok || slices.Contains(names, short) {
+			continue
+		}
+		msg := "molotov: -" + name + " is not a flag"
+		if s, ok := suggest.Nearest(short, names); ok {
+			msg += "; did you mean -molotov." + s + "?"
+		}
+		return msg + "\n(-h lists the -molotov.* flags; docs/flags.md documents them)\n"
+	}
+	return ""
+}
+
+// unknownEnv returns a warning for each MOLOTOV_* environment variable
+// that no flag reads, with the nearest name: a typo there is otherwise
+// silently ignored.
+func unknownEnv(environ []string) []string {
+	known := []string{"MOLOTOV_SEGMENTS"} // read by -molotov.segment=auto
+	for i := range flagSpecs {
+		known = append(known, flagSpecs[i].envName())
+	}
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "MOLOTOV_") || slices.Contains(known, k) {
+			continue
+		}
+		msg := "molotov: environment variable " + k + " is not one of molotov's and is ignored"
+		if s, ok := suggest.Nearest(k, known); ok {
+			msg += "; did you mean " + s + "?"
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 // wantsFlags reports a command-line argument that calls for the

@@ -188,3 +188,45 @@ func usageFlags(usage string) map[string]bool {
 	}
 	return flags
 }
+
+// A misspelt -molotov.* flag gets the flag it probably meant, not the
+// whole list of -test.* flags.
+func TestMisspeltFlagSuggestsTheNearest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build a test binary: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "quickstart.test")
+	out, err := exec.Command(gobin, "test", "-c", "-o", bin, "./examples/quickstart").CombinedOutput()
+	require.NoError(t, err, "go test -c ./examples/quickstart:\n%s", out)
+	out, err = exec.Command(bin, "-test.run=XXX", "-molotov.worker=5").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, 2, ee.ExitCode())
+	assert.Contains(t, string(out), "did you mean -molotov.workers?")
+	assert.NotContains(t, string(out), "-test.run", "the -test.* flags are not listed")
+}
+
+func TestUnknownFlagHelp(t *testing.T) {
+	assert.Contains(t, unknownFlagHelp([]string{"-test.v", "--molotov.duraton=1s"}), "-molotov.duraton is not a flag; did you mean -molotov.duration?")
+	assert.Empty(t, unknownFlagHelp([]string{"-molotov.workers=2", "-h"}))
+	assert.NotContains(t, unknownFlagHelp([]string{"-molotov.zzzzzzzz"}), "did you mean")
+}
+
+func TestUnknownEnvironmentVariables(t *testing.T) {
+	warnings := unknownEnv([]string{"MOLOTOV_WORKER=5", "MOLOTOV_WORKERS=5", "MOLOTOV_SEGMENTS=4", "HOME=/root", "MOLOTOV_ZZZZZZZZZZ=1"})
+	require.Len(t, warnings, 2)
+	assert.Contains(t, warnings[0], "MOLOTOV_WORKER is not one of molotov's and is ignored; did you mean MOLOTOV_WORKERS?")
+	assert.NotContains(t, warnings[1], "did you mean")
+
+	// Runner.Test says so in the test's log.
+	t.Setenv("MOLOTOV_DURATON", "1s")
+	reg, _ := noHTTPRegistry(nil)
+	tb := newFakeTB(t)
+	t.Setenv("MOLOTOV_DURATON", "1s") // newFakeTB clears MOLOTOV_* variables
+	(&Runner{Registry: reg, MaxRuns: 1, Quiet: true}).Test(tb)
+	assert.Contains(t, strings.Join(tb.logs, "\n"), "did you mean MOLOTOV_DURATION?")
+}

@@ -77,6 +77,9 @@ func (r *Runner) Test(t TB) *Result {
 		t.Fatalf("%v", err)
 		return nil
 	}
+	for _, w := range unknownEnv(os.Environ()) {
+		t.Logf("%s", w)
+	}
 	if cfg.list {
 		listScenarios(os.Stdout, cfg.Registry)
 		t.Skip("molotov: scenarios listed (-molotov.list); nothing run")
