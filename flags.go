@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/parse"
 	"github.com/molotov-go/molotov/internal/segment"
 	"github.com/molotov-go/molotov/internal/statsd"
 	"github.com/molotov-go/molotov/internal/suggest"
@@ -115,8 +115,8 @@ const (
 	maxVerbose         = 2         // 1: failures; 2: also requests and responses
 	maxSizingTolerance = 100.0     // percent of failures per success
 	minConsoleUpdate   = time.Millisecond
-	maxDuration        = time.Duration(math.MaxInt64) // 2562047h47m16.854775807s, about 292 years
-	noMax              = math.MaxInt                  // intSetter: no upper bound
+	maxDuration        = parse.MaxDuration // 2562047h47m16.854775807s, about 292 years
+	noMax              = math.MaxInt       // intSetter: no upper bound
 )
 
 // wholeRange says which whole numbers a flag accepts.
@@ -176,52 +176,9 @@ func toleranceSetter(field func(*Runner) *float64) func(*Runner, string) error {
 	}
 }
 
-// goDuration matches Go's duration syntax (time.ParseDuration), whatever
-// the size of the numbers; decimalSeconds a plain decimal number.
-var (
-	goDuration     = regexp.MustCompile(`^[-+]?(0|(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`)
-	decimalSeconds = regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
-)
-
-// parseDurationFlag reads a duration flag: a Go duration ("1m30s",
-// "500ms") or, like Molotov, a decimal number of seconds ("90", "0.5",
-// "1e3"), rounded to the nanosecond. It refuses a negative duration and
-// one beyond maxDuration (about 292 years) instead of letting it wrap
-// around; every error quotes v.
-func parseDurationFlag(v string) (time.Duration, error) {
-	s := strings.TrimSpace(v)
-	negative := strings.HasPrefix(s, "-")
-	outOfRange := func() error {
-		if negative {
-			return fmt.Errorf("%q is negative; use a duration >= 0", v)
-		}
-		return fmt.Errorf("%q is out of range; use a duration from 0 to %v (about 292 years)", v, maxDuration)
-	}
-	var d time.Duration
-	switch {
-	case goDuration.MatchString(s):
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, outOfRange() // the syntax is right: only the size can be wrong
-		}
-	case decimalSeconds.MatchString(s):
-		secs, err := strconv.ParseFloat(s, 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%q is not a number of seconds", v)
-		}
-		ns := math.Round(secs * float64(time.Second))
-		if math.IsInf(ns, 0) || math.Abs(ns) >= 1<<63 {
-			return 0, outOfRange()
-		}
-		d = time.Duration(ns)
-	default:
-		return 0, fmt.Errorf("%q is not a duration; write it like 30s, 1m30s or 500ms (a bare number means seconds)", v)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative; use a duration >= 0", v)
-	}
-	return d, nil
-}
+// parseDurationFlag reads a duration flag (see parse.Duration): a Go
+// duration or a number of seconds; every error quotes v.
+func parseDurationFlag(v string) (time.Duration, error) { return parse.Duration(v) }
 
 // durSetter accepts a duration (see parseDurationFlag) that is zero or at
 // least min.
@@ -497,9 +454,8 @@ func statsdSetter(r *Runner, v string) error {
 
 // rateSetter reads the open model's rate: "500" or "500/s".
 func rateSetter(r *Runner, v string) error {
-	t := strings.TrimSuffix(strings.TrimSpace(v), "/s")
-	x, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || x > maxRate {
+	x, err := parse.Rate(v, maxRate)
+	if err != nil {
 		return fmt.Errorf("%q is not a rate; use scenario runs per second from 0 to %g, like 500 or 500/s", v, float64(maxRate))
 	}
 	r.Rate = x

@@ -136,6 +136,14 @@ var unitNanos = map[string]float64{
 	"ns": 1, "us": 1e3, "µs": 1e3, "μs": 1e3, "ms": 1e6, "s": 1e9, "m": 60e9, "h": 3600e9,
 }
 
+// goDuration and decimalSeconds are the oracle's view of the two
+// duration syntaxes that parse.Duration reads: a Go duration whatever the
+// size of its numbers, and a plain decimal number of seconds.
+var (
+	goDuration     = regexp.MustCompile(`^[-+]?(0|(([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`)
+	decimalSeconds = regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+)
+
 // exactNanos computes what a duration flag value means, in nanoseconds,
 // with big floats (no overflow, no rounding to speak of), and the number
 // of terms it adds up; ok is false when s is neither a Go duration nor a

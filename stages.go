@@ -1,13 +1,11 @@
 package molotov
 
 import (
-	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/parse"
 	"github.com/molotov-go/molotov/internal/tick"
 )
 
@@ -27,33 +25,13 @@ type Stage struct {
 // ParseStages reads stages as the -molotov.stages flag writes them:
 // "30s:10,1m:50,30s:0" (workers) or "30s:100/s,1m:500/s" (rates).
 func ParseStages(s string) ([]Stage, error) {
-	var out []Stage
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		d, target, ok := strings.Cut(part, ":")
-		if !ok {
-			return nil, fmt.Errorf("stage %d %q: write DURATION:TARGET, like 30s:10 (workers) or 30s:100/s (rate)", i+1, part)
-		}
-		dur, err := parseDurationFlag(strings.TrimSpace(d))
-		if err != nil || dur <= 0 {
-			return nil, fmt.Errorf("stage %d %q: %q is not a duration > 0, like 30s or 1m", i+1, part, d)
-		}
-		st := Stage{Duration: dur}
-		target = strings.TrimSpace(target)
-		if r, isRate := strings.CutSuffix(target, "/s"); isRate {
-			x, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || x > maxRate {
-				return nil, fmt.Errorf("stage %d %q: %q is not a rate from 0 to %g per second", i+1, part, target, float64(maxRate))
-			}
-			st.Rate = x
-		} else {
-			n, err := strconv.Atoi(target)
-			if err != nil || n < 0 || n > maxWorkers {
-				return nil, fmt.Errorf("stage %d %q: %q is not a number of workers from 0 to %d (or a rate like 100/s)", i+1, part, target, maxWorkers)
-			}
-			st.Workers = n
-		}
-		out = append(out, st)
+	ps, err := parse.Stages(s, maxWorkers, maxRate)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Stage, len(ps))
+	for i, p := range ps {
+		out[i] = Stage(p)
 	}
 	return out, nil
 }

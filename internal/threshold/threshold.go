@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/molotov-go/molotov/internal/parse"
 )
 
 // Scope says which figures a threshold's metric reads.
@@ -230,7 +231,7 @@ func parseValue(raw string, kind Kind) (float64, time.Duration, error) {
 	case Latency:
 		d, err := time.ParseDuration(strings.ReplaceAll(raw, " ", ""))
 		if err != nil {
-			if _, ferr := parseFinite(raw); ferr == nil {
+			if _, ferr := parse.Finite(raw); ferr == nil {
 				return 0, 0, fmt.Errorf("latency %q needs a unit, for example %sms", raw, raw)
 			}
 			return 0, 0, fmt.Errorf("%q is not a duration; write it like 200ms, 1.5s or 250us", raw)
@@ -243,7 +244,7 @@ func parseValue(raw string, kind Kind) (float64, time.Duration, error) {
 		s := strings.TrimSpace(raw)
 		pct := strings.HasSuffix(s, "%")
 		s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
-		x, err := parseFinite(s)
+		x, err := parse.Finite(s)
 		if err != nil {
 			return 0, 0, fmt.Errorf("%q is not a rate; write it like 1%% or 0.01", raw)
 		}
@@ -259,33 +260,18 @@ func parseValue(raw string, kind Kind) (float64, time.Duration, error) {
 		}
 		return x, 0, nil
 	case PerSecond:
-		s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(raw), "/s"))
-		x, err := parseFinite(s)
-		if err != nil || x < 0 {
+		x, err := parse.Rate(raw, math.MaxFloat64)
+		if err != nil {
 			return 0, 0, fmt.Errorf("%q is not a rate per second; write it like 500 or 500/s", raw)
 		}
 		return x, 0, nil
 	default: // Count
-		x, err := parseFinite(strings.TrimSpace(raw))
+		x, err := parse.Finite(strings.TrimSpace(raw))
 		if err != nil || x < 0 || x != math.Trunc(x) {
 			return 0, 0, fmt.Errorf("%q is not a whole number >= 0", raw)
 		}
 		return x, 0, nil
 	}
-}
-
-// parseFinite parses a plain decimal number: no NaN, no infinities, no hex.
-func parseFinite(s string) (float64, error) {
-	for _, r := range s {
-		if !unicode.IsDigit(r) && r != '.' && r != '-' && r != '+' && r != 'e' && r != 'E' {
-			return 0, fmt.Errorf("not a number")
-		}
-	}
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-		return 0, fmt.Errorf("not a number")
-	}
-	return x, nil
 }
 
 // String prints the threshold in its canonical form, which parses back to
