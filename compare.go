@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov/internal/console"
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // Comparison is what changed from one run to another, per scenario and per
@@ -51,8 +52,8 @@ const failureNoise = 0.001
 func Compare(old, new *Result, tolerance float64) *Comparison {
 	c := &Comparison{Tolerance: tolerance}
 	run := func(r *Result) Figures {
-		failed := r.Failed - r.Interrupted
-		return Figures{Rate: perSec(r.OK+r.Failed, r.Elapsed), P50: r.latency.P50, P99: r.latency.P99, FailureRate: frac(failed, r.OK+failed)}
+		return Figures{Rate: ratio.PerSecond(r.OK+r.Failed, r.Elapsed), P50: r.latency.P50, P99: r.latency.P99,
+			FailureRate: ratio.FailureRate(r.OK, r.Failed, r.Interrupted)}
 	}
 	c.add("run", "", run(old), run(new))
 	for _, name := range unionKeys(old.Scenarios, new.Scenarios) {
@@ -69,8 +70,8 @@ func scenarioFigures(r *Result, name string) Figures {
 	if !ok {
 		return missingFigures()
 	}
-	failed := s.Failed - s.Interrupted
-	return Figures{Rate: perSec(s.OK+s.Failed, r.Elapsed), P50: s.Latency.P50, P99: s.Latency.P99, FailureRate: frac(failed, s.OK+failed)}
+	return Figures{Rate: ratio.PerSecond(s.OK+s.Failed, r.Elapsed), P50: s.Latency.P50, P99: s.Latency.P99,
+		FailureRate: ratio.FailureRate(s.OK, s.Failed, s.Interrupted)}
 }
 
 func requestFigures(r *Result, name string) Figures {
@@ -78,25 +79,11 @@ func requestFigures(r *Result, name string) Figures {
 	if !ok {
 		return missingFigures()
 	}
-	return Figures{Rate: perSec(q.Count, r.Elapsed), P50: q.Latency.P50, P99: q.Latency.P99, FailureRate: frac(q.Errors, q.Count)}
+	return Figures{Rate: ratio.PerSecond(q.Count, r.Elapsed), P50: q.Latency.P50, P99: q.Latency.P99, FailureRate: ratio.Fraction(q.Errors, q.Count)}
 }
 
 func missingFigures() Figures {
 	return Figures{Rate: math.NaN(), P50: -1, P99: -1, FailureRate: math.NaN()}
-}
-
-func perSec(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(n) / d.Seconds()
-}
-
-func frac(part, whole int64) float64 {
-	if whole <= 0 {
-		return 0
-	}
-	return float64(part) / float64(whole)
 }
 
 func unionKeys[V any](a, b map[string]V) []string {

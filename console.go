@@ -12,6 +12,7 @@ import (
 
 	"github.com/molotov-go/molotov/internal/console"
 	"github.com/molotov-go/molotov/internal/dump"
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // newLogger returns cfg.Logger, or a console logger writing through the
@@ -56,11 +57,7 @@ func (rs *runState) liveLine() string {
 	if e := rs.elapsed.Load(); e > 0 {
 		elapsed = time.Duration(e)
 	}
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(ok+failed) / s
-	}
-	return console.LiveLine(ok, failed, int(rs.stats.active.Load()), elapsed, rate)
+	return console.LiveLine(ok, failed, int(rs.stats.active.Load()), elapsed, ratio.PerSecond(ok+failed, elapsed))
 }
 
 // dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.
@@ -90,13 +87,7 @@ func (rs *runState) printDump(s string) {
 
 // summaryOf converts a Result for the console's summary table.
 func summaryOf(res *Result) console.Summary {
-	secs := res.Elapsed.Seconds()
-	rate := func(n int64) float64 {
-		if secs <= 0 {
-			return 0
-		}
-		return float64(n) / secs
-	}
+	rate := func(n int64) float64 { return ratio.PerSecond(n, res.Elapsed) }
 	s := console.Summary{
 		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),

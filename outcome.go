@@ -1,5 +1,7 @@
 package molotov
 
+import "github.com/molotov-go/molotov/internal/ratio"
+
 // Outcome is the one verdict of a finished run, for CI: every way a run
 // that started can go wrong maps to exactly one Outcome. A run that could
 // not start has no Result: Run returns a *ConfigError (bad options), a
@@ -64,7 +66,7 @@ func (r *Result) Passed() bool { return r.Outcome() == OutcomePassed }
 // too many, unless a threshold judges failures: then the thresholds
 // decide (see OutcomeFailures).
 func (r *Result) failuresOverBudget() (failed int64, over bool) {
-	failed = r.Failed - r.Interrupted
+	failed = ratio.Failures(r.Failed, r.Interrupted)
 	switch {
 	case r.maxFailures > 0:
 		return failed, failed >= int64(r.maxFailures)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/molotov-go/molotov/internal/console"
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // The JSON result (schema "molotov-go/result", docs/result-schema.md), as
@@ -488,18 +489,11 @@ func count(n int64) string {
 }
 
 func rate(n int64, d time.Duration) string {
-	if d <= 0 {
-		return "0.0"
-	}
-	return strconv.FormatFloat(float64(n)/d.Seconds(), 'f', 1, 64)
+	return strconv.FormatFloat(ratio.PerSecond(n, d), 'f', 1, 64)
 }
 
 func pct(part, whole int64) string {
-	if whole <= 0 {
-		return "0%"
-	}
-	x := float64(part) * 100 / float64(whole)
-	return strconv.FormatFloat(x, 'g', 3, 64) + "%"
+	return strconv.FormatFloat(ratio.Fraction(part, whole)*100, 'g', 3, 64) + "%"
 }
 
 func dur(d time.Duration) string { return console.FormatDuration(d) }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // stopWords says why a run stopped, by stop reason (README, "Stop
@@ -28,7 +30,7 @@ var stopWords = map[string]string{
 func verdictOf(r *result) Verdict {
 	v := Verdict{Passed: r.Outcome == "passed"}
 	ended := r.OK + r.Failed
-	counted := r.Failed - r.Interrupted // runs the run itself cancelled do not count
+	counted := ratio.Failures(r.Failed, r.Interrupted)
 
 	var broken int
 	for _, t := range r.Thresholds {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov/internal/parse"
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // Scope says which figures a threshold's metric reads.
@@ -375,32 +376,24 @@ type Quantiles struct {
 // latency of a scenario that never ran). Runs that the run itself
 // cancelled (Interrupted) are not counted as failed.
 func (t *Threshold) Measure(f Figures) float64 {
-	secs := f.Elapsed().Seconds()
 	perSecond := func(n int64) float64 {
-		if secs <= 0 {
-			return math.NaN()
+		if f.Elapsed() <= 0 {
+			return math.NaN() // no time: nothing measured
 		}
-		return float64(n) / secs
-	}
-	ratio := func(part, whole int64) float64 {
-		if whole <= 0 {
-			return 0
-		}
-		return float64(part) / float64(whole)
+		return ratio.PerSecond(n, f.Elapsed())
 	}
 	var g Group
 	var count int64 // the number of values behind g.Latency
 	switch t.Scope {
 	case Run:
 		g = f.Run()
-		failed := g.Failed - g.Interrupted
 		switch t.Metric {
 		case "failure_rate":
-			return ratio(failed, g.OK+failed)
+			return ratio.FailureRate(g.OK, g.Failed, g.Interrupted)
 		case "ok":
 			return float64(g.OK)
 		case "failed":
-			return float64(failed)
+			return float64(ratio.Failures(g.Failed, g.Interrupted))
 		case "started":
 			return float64(g.Started)
 		case "rps":
@@ -418,14 +411,13 @@ func (t *Threshold) Measure(f Figures) float64 {
 		if g, ok = f.Scenario(t.Name); !ok {
 			return math.NaN()
 		}
-		failed := g.Failed - g.Interrupted
 		switch t.Metric {
 		case "failure_rate":
-			return ratio(failed, g.OK+failed)
+			return ratio.FailureRate(g.OK, g.Failed, g.Interrupted)
 		case "ok":
 			return float64(g.OK)
 		case "failed":
-			return float64(failed)
+			return float64(ratio.Failures(g.Failed, g.Interrupted))
 		case "runs_per_s":
 			return perSecond(g.OK + g.Failed)
 		}
@@ -437,7 +429,7 @@ func (t *Threshold) Measure(f Figures) float64 {
 		}
 		switch t.Metric {
 		case "error_rate":
-			return ratio(g.Errors, g.Count)
+			return ratio.Fraction(g.Errors, g.Count)
 		case "count":
 			return float64(g.Count)
 		case "errors":

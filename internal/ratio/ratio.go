@@ -1,0 +1,35 @@
+// Package ratio holds the small rules that turn a run's counts into the
+// figures people read: runs per second, fractions, and the failures held
+// against a run. Every reader of a result (thresholds, compare, the
+// report, the summary) uses them, so that they agree.
+package ratio
+
+import "time"
+
+// PerSecond returns n per second over d; 0 when d is not positive.
+func PerSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Fraction returns part / whole; 0 when whole is not positive.
+func Fraction(part, whole int64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return float64(part) / float64(whole)
+}
+
+// Failures returns the failures held against a run or a scenario: those
+// failed, less those the run itself cancelled (interrupted), which are
+// not the target's.
+func Failures(failed, interrupted int64) int64 { return failed - interrupted }
+
+// FailureRate returns the failures held against a run as a fraction of
+// its runs that were not interrupted.
+func FailureRate(ok, failed, interrupted int64) float64 {
+	held := Failures(failed, interrupted)
+	return Fraction(held, ok+held)
+}
