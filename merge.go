@@ -351,7 +351,7 @@ func (m *Merger) init(r *Result, cov coverage) {
 	m.start, m.end = r.Start, r.End
 }
 
-func newSnapshot() *hist.Snapshot { return &hist.Snapshot{Counts: make([]int64, hist.NumBuckets)} }
+func newSnapshot() *hist.Snapshot { return &hist.Snapshot{} }
 
 func cloneSnapshot(s *hist.Snapshot) *hist.Snapshot {
 	if s == nil {

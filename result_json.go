@@ -328,17 +328,9 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 	if jh.Scheme != histScheme {
 		return l, nil, fmt.Errorf("histogram scheme %q is not %q; this result was written by another version of molotov-go", jh.Scheme, histScheme)
 	}
-	h := &hist.Snapshot{Count: jh.Count, Sum: jh.Sum, Min: jh.Min, Max: jh.Max, Counts: make([]int64, hist.NumBuckets)}
-	var n int64
-	for _, b := range jh.Buckets {
-		if b[0] < 0 || b[0] >= hist.NumBuckets || b[1] < 0 {
-			return l, nil, fmt.Errorf("histogram bucket [%d, %d] is out of range (index 0..%d, count >= 0)", b[0], b[1], hist.NumBuckets-1)
-		}
-		h.Counts[b[0]] += b[1]
-		n += b[1]
-	}
-	if n != h.Count {
-		return l, nil, fmt.Errorf("histogram count %d is not the sum of its buckets, %d", h.Count, n)
+	h, err := hist.FromBuckets(jh.Count, jh.Sum, jh.Min, jh.Max, jh.Buckets)
+	if err != nil {
+		return l, nil, err
 	}
 	return l, h, nil
 }

@@ -20,6 +20,7 @@
 package hist
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"sync/atomic"
@@ -146,9 +147,22 @@ func (h *Histogram) Count() int64 {
 // included; the returned Count always equals the sum of its Counts, and its
 // Min and Max cover every value included in Counts.
 func (h *Histogram) Snapshot() *Snapshot {
-	s := &Snapshot{Counts: make([]int64, NumBuckets)}
-	var n int64
+	// Counts reaches as far as the highest chunk in use: a histogram of
+	// short latencies (most of a registry of thousands of scenarios) has a
+	// small snapshot.
+	hi := -1
 	for k := range h.chunks {
+		if h.chunks[k].Load() != nil {
+			hi = k
+		}
+	}
+	s := &Snapshot{}
+	if hi < 0 {
+		return s
+	}
+	s.Counts = make([]int64, (hi+1)*subCount)
+	var n int64
+	for k := 0; k <= hi; k++ {
 		// A chunk not allocated yet has counted nothing: a Record loads
 		// or publishes the chunk before it counts into it.
 		c := h.chunks[k].Load()
@@ -163,8 +177,9 @@ func (h *Histogram) Snapshot() *Snapshot {
 	}
 	s.Count = n
 	if n == 0 {
-		return s
+		return &Snapshot{} // reset, or chunks made by records still under way
 	}
+	s.trim()
 	s.Sum = h.sum.Load()
 	s.Min = time.Duration(math.MaxInt64 - h.notMin.Load())
 	s.Max = time.Duration(h.max.Load())
@@ -200,7 +215,9 @@ type Snapshot struct {
 	// both are 0 for an empty snapshot.
 	Min, Max time.Duration
 	// Counts holds the number of values per bucket; see BucketIndex and
-	// BucketRange. Its length is NumBuckets, or 0 for a zero Snapshot.
+	// BucketRange. It ends at its last non-empty bucket (it is empty for an
+	// empty Snapshot), so a histogram of short latencies has a short
+	// snapshot: buckets past its end count nothing.
 	Counts []int64
 }
 
@@ -280,7 +297,7 @@ func (s *Snapshot) Merge(o *Snapshot) {
 		return
 	}
 	if len(s.Counts) < len(o.Counts) {
-		c := make([]int64, max(NumBuckets, len(o.Counts)))
+		c := make([]int64, len(o.Counts))
 		copy(c, s.Counts)
 		s.Counts = c
 	}
@@ -295,6 +312,15 @@ func (s *Snapshot) Merge(o *Snapshot) {
 	}
 	s.Count += o.Count
 	s.Sum += o.Sum
+}
+
+// trim cuts Counts after its last non-empty bucket.
+func (s *Snapshot) trim() {
+	n := len(s.Counts)
+	for n > 0 && s.Counts[n-1] == 0 {
+		n--
+	}
+	s.Counts = s.Counts[:n]
 }
 
 // BucketIndex returns the index of the bucket that counts a value of ns
@@ -331,4 +357,29 @@ func BucketRange(i int) (lo, hi int64) {
 	shift := i/subCount - 1             // k - subBits, from 1 to 35
 	sub := int64(i%subCount + subCount) // top bits, from 128 to 255
 	return sub << shift, (sub + 1) << shift
+}
+
+// FromBuckets rebuilds a snapshot from its non-empty buckets, given as
+// [index, count] pairs (the JSON result's form), and its count, sum,
+// minimum and maximum. It refuses a bucket out of range and a count that
+// is not the sum of the buckets'.
+func FromBuckets(count, sum int64, lo, hi time.Duration, buckets [][2]int64) (*Snapshot, error) {
+	top := -1 // the highest bucket: Counts need reach no further
+	for _, b := range buckets {
+		if b[0] < 0 || b[0] >= NumBuckets || b[1] < 0 {
+			return nil, fmt.Errorf("histogram bucket [%d, %d] is out of range (index 0..%d, count >= 0)", b[0], b[1], NumBuckets-1)
+		}
+		top = max(top, int(b[0]))
+	}
+	s := &Snapshot{Count: count, Sum: sum, Min: lo, Max: hi, Counts: make([]int64, top+1)}
+	var n int64
+	for _, b := range buckets {
+		s.Counts[b[0]] += b[1]
+		n += b[1]
+	}
+	if n != count {
+		return nil, fmt.Errorf("histogram count %d is not the sum of its buckets, %d", count, n)
+	}
+	s.trim()
+	return s, nil
 }

@@ -352,19 +352,7 @@ func (l *latency) snapshot() (*hist.Snapshot, error) {
 	if j.Scheme != histScheme {
 		return nil, fmt.Errorf("histogram scheme %q is not %q", j.Scheme, histScheme)
 	}
-	h := &hist.Snapshot{Count: j.Count, Sum: j.Sum, Min: j.Min, Max: j.Max, Counts: make([]int64, hist.NumBuckets)}
-	var n int64
-	for _, b := range j.Buckets {
-		if b[0] < 0 || b[0] >= hist.NumBuckets || b[1] < 0 {
-			return nil, fmt.Errorf("histogram bucket [%d, %d] is out of range", b[0], b[1])
-		}
-		h.Counts[b[0]] += b[1]
-		n += b[1]
-	}
-	if n != h.Count {
-		return nil, fmt.Errorf("histogram count %d is not the sum of its buckets, %d", h.Count, n)
-	}
-	return h, nil
+	return hist.FromBuckets(j.Count, j.Sum, j.Min, j.Max, j.Buckets)
 }
 
 // optionList lists the options in the order the result wrote them.
