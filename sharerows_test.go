@@ -142,3 +142,18 @@ func TestShareRowsJSON(t *testing.T) {
 		assert.Contains(t, err.Error(), bad.msg)
 	}
 }
+
+// The HTML report of a merge shows its segments, and a partial merge's
+// names the segments it lacks.
+func TestShareRowsInTheReport(t *testing.T) {
+	shares := threeShares(t)
+	partial, err := MergePartial(shares[2], shares[0])
+	require.NoError(t, err)
+	var page bytes.Buffer
+	require.NoError(t, partial.WriteHTML(&page))
+	assert.Contains(t, page.String(), "A partial merge: segment 1 of 3 missing")
+	assert.Contains(t, page.String(), `<th scope="row">0/3</th>`)
+	assert.Contains(t, page.String(), `<th scope="row">2/3</th>`)
+	assert.NotContains(t, page.String(), `<th scope="row">1/3</th>`)
+	assert.Contains(t, page.String(), "✘ interrupted", "share 2's own verdict")
+}
