@@ -45,7 +45,9 @@ import (
 // share, shares of different splits (0/4 with 1/3), a share missing (see
 // MergePartial), and results without the histograms an exact merge needs.
 // Merge never changes its inputs. Merging the one result of a whole run
-// returns an equal result.
+// returns an equal result. The merged result of shares keeps, one row per
+// share, each share's own counts, times and verdict, in the JSON result's
+// "shares" (docs/result-schema.md), whatever the merges in between.
 func Merge(results ...*Result) (*Result, error) {
 	var m Merger
 	return m.merge(results)
@@ -62,7 +64,8 @@ func MergePartial(results ...*Result) (*Result, error) {
 }
 
 // Merger merges results one at a time, as Merge does, keeping only the
-// merged figures and each result's timeline: results read one by one from
+// merged figures, each result's timeline and a row of each share's own
+// figures (the JSON result's "shares"): results read one by one from
 // files need not all be in memory at once. The zero Merger merges like
 // Merge. A Merger is not safe for concurrent use, and must not be copied
 // after its first Add.
@@ -96,6 +99,7 @@ type Merger struct {
 	requests                         map[string]*RequestStats
 	errors                           map[string]int64
 	timelines                        []shareTimeline
+	shares                           []shareRow
 }
 
 // coveredRange is shares that the result named covers.
@@ -414,6 +418,7 @@ func (m *Merger) fold(r *Result) {
 		m.errors[e.Error] += e.Count
 	}
 	m.timelines = append(m.timelines, shareTimeline{r.Start, slices.Clone(r.Timeline)})
+	m.shares = append(m.shares, shareRowsOf(r)...)
 }
 
 // stopRanks orders the stop reasons, the most telling first: a merged
@@ -493,6 +498,8 @@ func (m *Merger) Result() (*Result, error) {
 	}
 	res.Errors = mostFrequent(errs, maxErrorsShown)
 	res.Timeline = m.timeline()
+	sortShareRows(m.shares)
+	res.shares = slices.Clone(m.shares)
 	m.judgeSizing(res)
 	res.Thresholds = checkThresholds(m.thresholds, res)
 	return res, nil

@@ -129,6 +129,7 @@ type jsonResult struct {
 	Scenarios   map[string]jsonScenario `json:"scenarios"`
 	Requests    map[string]jsonRequest  `json:"requests"`
 	Timeline    []jsonPoint             `json:"timeline,omitempty"`
+	Shares      []shareRow              `json:"shares,omitempty"` // a merge's, one row per share
 }
 
 type jsonThreshold struct {
@@ -347,7 +348,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
-		MaxFailures: r.maxFailures, Errors: r.Errors,
+		MaxFailures: r.maxFailures, Errors: r.Errors, Shares: r.shares,
 		Scenarios: map[string]jsonScenario{}, Requests: map[string]jsonRequest{},
 	}
 	if r.all != nil {
@@ -410,13 +411,16 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if j.Partial && j.Segment == "" {
 		return nil, fmt.Errorf("%w: partial is true but segment is empty: a partial merge says which shares it covers", ErrResultFormat)
 	}
+	if err := checkShareRows(j.Shares, j.Segment); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrResultFormat, err)
+	}
 	res := &Result{
 		Segment: j.Segment, Partial: j.Partial,
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
 		StopReason: j.StopReason, SizingRatio: j.SizingRatio, SizingRate: j.SizingRate, Errors: j.Errors,
-		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options,
+		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options, shares: j.Shares,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),
 		Requests:  make(map[string]*RequestStats, len(j.Requests)),
 	}

@@ -82,6 +82,7 @@ type Result struct {
 	all         *hist.Snapshot // the histogram behind latency
 	maxFailures int            // Runner.MaxFailures, for Passed
 	opts        *runOptions    // the options the run ran with, for the JSON result
+	shares      []shareRow     // a merge's: one row per share merged, by share; nil otherwise
 }
 
 // TimelinePoint is one second of a run: the scenario runs that started and

@@ -58,6 +58,7 @@ type result struct {
 	Timeline    []point             `json:"timeline"`
 	Segment     string              `json:"segment"` // "i/n": one share of a distributed run
 	Partial     bool                `json:"partial"` // a merge that lacked segments
+	Shares      []shareRow          `json:"shares"`  // a merge's shares, one row each
 }
 
 type options struct {
@@ -158,6 +159,10 @@ func Decode(data []byte, label string) (*Run, error) {
 	run.Facts = factsOf(&r, run.Open)
 	run.Timeline = timelineOf(&r, &opts, run.Open)
 	run.Stages = stageEnds(&opts, r.Elapsed)
+	run.Segments = segmentsOf(&r, run.Open)
+	if r.Partial {
+		run.MissingSegments = missingSegments(r.Segment)
+	}
 	if err := run.addScenarios(&r); err != nil {
 		return nil, err
 	}

@@ -34,8 +34,11 @@ type Run struct {
 	Thresholds []Threshold `json:"thresholds,omitempty"`
 	Options    []Fact      `json:"options"`
 	// Segments lists the shares of a distributed run that a merged
-	// result was made of; empty for a run of one process.
+	// result was made of, by share; empty for a run of one process.
 	Segments []Segment `json:"segments,omitempty"`
+	// MissingSegments names the shares a partial merge lacks:
+	// "segments 3,5-7 of 8".
+	MissingSegments string `json:"missing_segments,omitempty"`
 }
 
 // Verdict says in words whether the run passed and, if not, why.
@@ -110,10 +113,14 @@ type Threshold struct {
 	Pass     bool   `json:"pass"`
 }
 
-// Segment is one share of a distributed run.
+// Segment is one share of a distributed run, as the share itself
+// measured and judged it.
 type Segment struct {
-	Segment string   `json:"segment"` // "i/n"
-	Cells   []string `json:"cells"`   // started, ok, failed, dropped, elapsed, outcome
+	Segment string `json:"segment"` // "i/n"
+	Passed  bool   `json:"passed"`  // the share's own verdict
+	// Cells: start from the run's start, elapsed, runs, failed (rate),
+	// dropped starts (rate), workers, stop reason, outcome.
+	Cells []string `json:"cells"`
 }
 
 // Comparison is the table of changes from the old run to the new one.

@@ -26,10 +26,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // The data a page embeds, for fixed JSON results of real runs: a closed
 // run that passed, an open run with dropped starts and failures within
-// its budget, a run that broke thresholds, and one where every worker's
-// setup failed, so that no scenario ran.
+// its budget, a run that broke thresholds, one where every worker's
+// setup failed, so that no scenario ran, and the merge of a closed run
+// split in 4 shares, one of which broke the thresholds on its own, and
+// of 3 of them.
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"closed", "open-drops", "thresholds", "no-runs"} {
+	for _, name := range []string{"closed", "open-drops", "thresholds", "no-runs", "merged", "merged-partial"} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 			require.NoError(t, err)
@@ -114,6 +116,49 @@ func TestDecodeFigures(t *testing.T) {
 		for i, expr := range broken {
 			assert.True(t, strings.HasPrefix(run.Verdict.Reasons[i], "Threshold "+expr+" broke: measured "), run.Verdict.Reasons[i])
 		}
+	})
+
+	t.Run("merge of 4 shares", func(t *testing.T) {
+		run, r := decode("merged")
+		assert.True(t, run.Verdict.Passed, "the whole run passed, though share 3 broke its thresholds")
+		assert.Equal(t, fmt.Sprintf("Passed: %s scenario runs in %s, %s failed, within the thresholds, 2 thresholds held", count(r.OK+r.Failed), dur(r.Elapsed), count(r.Failed)),
+			run.Verdict.Headline, "failure_rate judges the failures: there is no MaxFailures to be under")
+		assert.Empty(t, run.Verdict.Notes, "a complete merge is the whole run")
+		require.Len(t, r.Shares, 4)
+		require.Len(t, run.Segments, 4)
+		var ended, failed int64
+		for i, s := range run.Segments {
+			row := r.Shares[i]
+			assert.Equal(t, fmt.Sprintf("%d/4", i), s.Segment)
+			assert.Equal(t, row.Outcome == "passed", s.Passed, s.Segment)
+			assert.Equal(t, []string{
+				"+" + dur(row.Start.Sub(r.Start)), dur(row.End.Sub(row.Start)), count(row.OK + row.Failed),
+				count(row.Failed) + " (" + pct(row.Failed, row.OK+row.Failed) + ")", "-", fmt.Sprint(row.MaxWorkers),
+				"duration", outcomeWords[row.Outcome],
+			}, s.Cells, s.Segment)
+			ended, failed = ended+row.OK+row.Failed, failed+row.Failed
+		}
+		assert.Equal(t, r.OK+r.Failed, ended, "the shares' runs add up to the run's")
+		assert.Equal(t, r.Failed, failed)
+		assert.Equal(t, []bool{true, true, true, false}, []bool{run.Segments[0].Passed, run.Segments[1].Passed, run.Segments[2].Passed, run.Segments[3].Passed})
+		assert.Equal(t, "✘ thresholds broke", run.Segments[3].Cells[7])
+		assert.Empty(t, run.MissingSegments)
+	})
+
+	t.Run("partial merge", func(t *testing.T) {
+		run, r := decode("merged-partial")
+		require.Equal(t, "0-1,3/4", r.Segment)
+		assert.Equal(t, "segment 2 of 4", run.MissingSegments)
+		assert.Contains(t, run.Verdict.Notes, "A partial merge: segment 2 of 4 missing, so the figures and the verdict cover the other segments only.")
+		assert.Equal(t, []string{"0/4", "1/4", "3/4"}, []string{run.Segments[0].Segment, run.Segments[1].Segment, run.Segments[2].Segment})
+		var page bytes.Buffer
+		require.NoError(t, Write(&page, NewPage([]*Run{run}, nil)))
+		assert.Contains(t, page.String(), "<li>A partial merge: segment 2 of 4 missing,", "the verdict names the missing segment")
+		assert.Contains(t, page.String(), `<p class="muted">Missing: segment 2 of 4.</p>`, "and so does the table of segments")
+		for _, seg := range []string{"0/4", "1/4", "3/4"} {
+			assert.Contains(t, page.String(), `<th scope="row">`+seg+`</th>`, "a row per segment merged")
+		}
+		assert.NotContains(t, page.String(), `<th scope="row">2/4</th>`)
 	})
 
 	t.Run("no scenario ran", func(t *testing.T) {

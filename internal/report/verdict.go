@@ -58,10 +58,13 @@ func verdictOf(r *result) Verdict {
 	switch r.Outcome {
 	case "passed":
 		parts := []string{fmt.Sprintf("%s scenario runs in %s", count(ended), dur(r.Elapsed))}
-		if counted == 0 {
+		switch {
+		case counted == 0:
 			parts = append(parts, "none failed")
-		} else {
+		case r.MaxFailures > 0:
 			parts = append(parts, fmt.Sprintf("%s failed, fewer than the %s allowed", count(counted), count(r.MaxFailures)))
+		default: // a threshold judged the failures (Result.Outcome)
+			parts = append(parts, fmt.Sprintf("%s failed, within the thresholds", count(counted)))
 		}
 		if n := len(r.Thresholds); n > 0 {
 			parts = append(parts, plural(n, "threshold", "thresholds")+" held")
@@ -101,11 +104,13 @@ func verdictOf(r *result) Verdict {
 	if r.Dropped > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run ended first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
 	}
-	if r.Segment != "" {
-		v.Notes = append(v.Notes, "Segment "+r.Segment+" of a distributed run: the figures cover this share only.")
-	}
-	if r.Partial {
+	switch missing := missingSegments(r.Segment); {
+	case r.Partial && missing != "":
+		v.Notes = append(v.Notes, "A partial merge: "+missing+" missing, so the figures and the verdict cover the other segments only.")
+	case r.Partial:
 		v.Notes = append(v.Notes, "A partial merge: some segments of the distributed run are missing, so the figures cover part of the run.")
+	case r.Segment != "":
+		v.Notes = append(v.Notes, "Segment "+r.Segment+" of a distributed run: the figures cover this share only.")
 	}
 	return v
 }

@@ -33,15 +33,18 @@ type page struct {
 	headline string   // what the first verdict's headline says
 	charts   int      // charts drawn
 	empty    int      // charts replaced by a note that there is nothing to plot
+	segments int      // rows of the table of segments (of a merge)
 }
 
 var pages = []page{
-	{"closed", []string{"closed.json"}, "Passed: 721 scenario runs", 4 + 3, 0},
-	{"open-drops", []string{"open-drops.json"}, "Passed: 455 scenario runs", 5 + 3, 0},
-	{"thresholds", []string{"thresholds.json"}, "Failed: 2 of 4 thresholds broke", 4 + 3, 0},
-	{"no-runs", []string{"no-runs.json"}, "Failed: 2 workers failed their setup", 0, 2},
-	{"example", []string{"example.json"}, "Failed: 2 of 3 thresholds broke", 5 + 3, 0},
-	{"comparison", []string{"example-old.json", "example.json"}, "Failed: 1 of 3 thresholds broke", 5 + 3, 0},
+	{"closed", []string{"closed.json"}, "Passed: 721 scenario runs", 4 + 3, 0, 0},
+	{"open-drops", []string{"open-drops.json"}, "Passed: 455 scenario runs", 5 + 3, 0, 0},
+	{"thresholds", []string{"thresholds.json"}, "Failed: 2 of 4 thresholds broke", 4 + 3, 0, 0},
+	{"no-runs", []string{"no-runs.json"}, "Failed: 2 workers failed their setup", 0, 2, 0},
+	{"example", []string{"example.json"}, "Failed: 2 of 3 thresholds broke", 5 + 3, 0, 0},
+	{"comparison", []string{"example-old.json", "example.json"}, "Failed: 1 of 3 thresholds broke", 5 + 3, 0, 0},
+	{"merged", []string{"merged.json"}, "Passed: 1,647 scenario runs", 4 + 2, 0, 4},
+	{"merged-partial", []string{"merged-partial.json"}, "Passed: 1,242 scenario runs", 4 + 2, 0, 3},
 }
 
 // The report opens from a file in headless Chromium with the network
@@ -69,6 +72,9 @@ func TestReportInChromium(t *testing.T) {
 					}
 					if len(c.Charts) != p.charts || c.Empty != p.empty {
 						t.Errorf("%d charts and %d notes of nothing to plot, want %d and %d", len(c.Charts), c.Empty, p.charts, p.empty)
+					}
+					if c.Segments != p.segments {
+						t.Errorf("%d rows of segments, want %d", c.Segments, p.segments)
 					}
 					if c.Cards != len(c.Charts) {
 						t.Errorf("%d chart frames for %d charts: a chart failed to draw", c.Cards, len(c.Charts))
@@ -101,6 +107,7 @@ type check struct {
 	Headline string
 	Cards    int // chart frames
 	Empty    int // notes of nothing to plot
+	Segments int // rows of the table of segments
 	Charts   []struct {
 		Title string
 		// Colors counts, for the colour of each series with values, the
@@ -119,6 +126,7 @@ const checkJS = `(() => {
 		Headline: (document.querySelector(".verdict .headline") || {}).textContent || "",
 		Cards: document.querySelectorAll("div.chart").length,
 		Empty: document.querySelectorAll(".chart.empty").length,
+		Segments: document.querySelectorAll("table.segments tbody tr").length,
 		Charts: charts.map((c) => {
 			const colors = {};
 			c.series.filter((s) => s.values > 0).forEach((s) => { colors[s.stroke] = 0; });
