@@ -10,8 +10,10 @@ import (
 )
 
 // endScenario drains and closes the bodies the scenario left open, so
-// their connections go back to the pool.
+// their connections go back to the pool, and gives back the body bytes
+// the run held against MaxBufferedBytes.
 func (s *Session) endScenario() {
+	defer s.rs.buffers.release(s)
 	s.mu.Lock()
 	bodies := s.bodies
 	s.bodies = s.bodies[:0]
@@ -42,6 +44,7 @@ type trackedBody struct {
 	status   int
 	limit    int64
 	n        int64
+	counted  int64 // of n, the bytes held against the run's MaxBufferedBytes
 	err      error // sticky error once the limit is passed
 	done     bool  // latency recorded
 	draining bool  // the session drains what the scenario left
@@ -73,6 +76,15 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
+	if over := b.n - b.counted; over >= bufferStep && !b.draining {
+		step := over - over%bufferStep
+		if !b.s.rs.buffers.take(b.s, step) {
+			b.err = &BufferLimitError{Limit: b.s.rs.buffers.limit, Request: b.st.name}
+			b.finish(true)
+			return n, b.err
+		}
+		b.counted += step
+	}
 	if err == nil && b.fixed == 0 {
 		b.last = time.Since(b.s.t0) // a read that ends the body sets the latency in finish instead
 	}

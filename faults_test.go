@@ -258,6 +258,15 @@ func faultCases() []faultCase {
 		// itself holds while 64 MiB stream through it.
 		{name: "1 GiB body/default MaxResponseBytes, streamed", path: faultserver.PathHuge, scenario: faultDiscard, workers: 1, timeout: 20 * time.Second,
 			cause: large + " (67108864 bytes)", heapBound: 16 << 20},
+		// Eight workers read 4 MiB bodies with io.ReadAll under a run-wide
+		// budget of 8 MiB: the runs that would pass it fail, and the heap
+		// stays near the budget (8 × 4 MiB × io.ReadAll's 2.5 without it).
+		{name: "4 MiB bodies/MaxBufferedBytes 8 MiB", path: faultserver.PathHuge + "?bytes=4194304", workers: 8,
+			tweak: func(r *Runner) { r.MaxBufferedBytes = 8 << 20 }, also: []string{"hold more than 8 MiB of response bodies"},
+			heapBound: 48 << 20, requestErrors: faultErrSkip,
+			check: func(t *testing.T, res *Result) {
+				assert.Positive(t, resultErrorCount(res, "hold more than 8 MiB of response bodies (Runner.MaxBufferedBytes"), "no run was stopped by the budget")
+			}},
 		// Left open, a body is drained up to 256 KiB; a longer one loses
 		// its connection instead.
 		{name: "1 GiB body/body left open", path: faultserver.PathHuge, scenario: faultStatusOnly, wantOK: true},

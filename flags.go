@@ -64,6 +64,7 @@ var flagSpecs = []flagSpec{
 	{"segment", "run share i (from 0) of n of a run split over n instances, like 0/4; auto: i from JOB_COMPLETION_INDEX, n from MOLOTOV_SEGMENTS (Runner.Segment)", segmentSetter, false},
 	{"start-at", "start the run at this time, RFC 3339, like 2025-01-02T15:04:05Z; GlobalSetup runs before the wait (Runner.StartAt)", startAtSetter, false},
 	{"threshold", "pass/fail rule added to Runner.Thresholds, e.g. 'p99<200ms'; repeat the flag for more (environment: separate them with ;)", thresholdSetter, false},
+	{"max-buffered", "bytes of response bodies that the runs in flight may hold in all, e.g. 2GiB; 0: a quarter of the memory (Runner.MaxBufferedBytes)", bytesSetter(func(r *Runner) *int64 { return &r.MaxBufferedBytes }), false},
 	{"redact", "more names whose values are hidden in dumps and errors, comma-separated, e.g. x-tenant,pin (Runner.Redact)", redactSetter, false},
 }
 
@@ -80,6 +81,18 @@ func thresholdSetter(r *Runner, v string) error {
 		r.Thresholds = append(r.Thresholds, e)
 	}
 	return nil
+}
+
+// bytesSetter reads a size (see parse.Bytes).
+func bytesSetter(field func(*Runner) *int64) func(*Runner, string) error {
+	return func(r *Runner, v string) error {
+		n, err := parse.Bytes(v)
+		if err != nil {
+			return err
+		}
+		*field(r) = n
+		return nil
+	}
 }
 
 // redactSetter adds the comma-separated names to Runner.Redact.

@@ -66,7 +66,11 @@ type Runner struct {
 	// slows the load: what the server cannot take is dropped and counted.
 	// Flag: -molotov.statsd.
 	Statsd           string
-	MaxResponseBytes int64            // bodies beyond it fail with a clear error; zero: 64 MiB
+	MaxResponseBytes int64 // bodies beyond it fail with a clear error; zero: 64 MiB
+	// MaxBufferedBytes bounds the bytes of response bodies read by all the
+	// scenario runs in flight at once; a run whose body would pass it fails
+	// with a *BufferLimitError. Zero: a quarter of the machine's memory.
+	MaxBufferedBytes int64
 	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
 	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
 	Quiet            bool             // print nothing
@@ -221,6 +225,9 @@ func (r *Runner) withDefaults() Runner {
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = defaultMaxBufferedBytes()
 	}
 	if c.Output == nil {
 		c.Output = os.Stdout

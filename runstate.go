@@ -42,6 +42,7 @@ type runState struct {
 	grace      *time.Timer   // cancels runs still in flight RequestTimeout after a stop
 	sessions   sessionSet    // the workers' sessions, whose requests the run's clock times out
 	clock      runClock      // the run's clock (see startClock)
+	buffers    bufferBudget  // Runner.MaxBufferedBytes
 
 	sizing     *sizer
 	thresholds []*threshold.Threshold
@@ -60,6 +61,7 @@ func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runSta
 		ctx: rctx, cancel: cancel, parent: ctx, stopCh: make(chan struct{}),
 		hasHandlers: len(snap.handlers) > 0,
 	}
+	rs.buffers.limit = cfg.MaxBufferedBytes
 	rs.seed = uint64(cfg.Seed)
 	if rs.seed == 0 {
 		rs.seed = rand.Uint64()

@@ -73,6 +73,7 @@ type Session struct {
 	iter     int64
 	scenario atomic.Pointer[scenario] // the scenario running now, for events
 	values   map[any]any
+	buffered atomic.Int64          // body bytes its scenario run holds against the run's MaxBufferedBytes
 	names    map[string]*nameEntry // this session's request names, "METHOD /path"
 	key      []byte                // scratch for building "METHOD /path"
 }

@@ -50,6 +50,7 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 		{"MaxRuns", int64(c.MaxRuns), "zero: no limit"},
 		{"MaxFailures", int64(c.MaxFailures), "zero: never stop for failures"},
 		{"MaxResponseBytes", c.MaxResponseBytes, fmt.Sprintf("zero means %d (64 MiB)", DefaultMaxResponseBytes)},
+		{"MaxBufferedBytes", c.MaxBufferedBytes, "zero means a quarter of the machine's memory"},
 	} {
 		if f.v < 0 {
 			return configErr(f.name, "is negative (%d); use a number >= 0 (%s)", f.v, f.zero)

@@ -129,3 +129,24 @@ func Stages(s string, maxWorkers int, maxRate float64) ([]Stage, error) {
 	}
 	return out, nil
 }
+
+// Bytes reads a size: a whole number of bytes, or one with a unit, KiB,
+// MiB or GiB ("512MiB", "2 GiB").
+func Bytes(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size; write a number of bytes, or one with KiB, MiB or GiB, like 512MiB", v)
+	}
+	return n * mult, nil
+}
