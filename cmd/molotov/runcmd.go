@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov"
+	"github.com/molotov-go/molotov/internal/suggest"
 )
 
 // commandFunc builds the command that molotov run starts: exec.Command,
@@ -191,10 +193,17 @@ func (r *refusal) Set(string) error {
 	return nil
 }
 
-// parseRun reads a molotov run command line. On an error it has said why
-// on stderr and returns nil with the exit status.
-func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
-	o := &runOptions{timeout: "0"}
+// runFlags are molotov run's options: head before "--", tail after it,
+// check the library's -molotov.* flags that values are checked against.
+type runFlags struct {
+	check, head, tail *flag.FlagSet
+	statsdOn          bool
+	statsdAddr        string
+}
+
+// newRunFlags defines molotov run's options, which set o.
+func newRunFlags(o *runOptions, stderr io.Writer) *runFlags {
+	rf := &runFlags{}
 	check := flag.NewFlagSet("check", flag.ContinueOnError)
 	check.SetOutput(io.Discard)
 	molotov.RegisterFlags(check)
@@ -230,10 +239,8 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 		}
 	}
 	// Molotov's --statsd turns statsd on, at --statsd-address.
-	var statsdOn bool
-	statsdAddr := ""
-	head.BoolVar(&statsdOn, "statsd", false, "send metrics to statsd (-molotov.statsd)")
-	head.StringVar(&statsdAddr, "statsd-address", "", "statsd address, default udp://localhost:8125")
+	head.BoolVar(&rf.statsdOn, "statsd", false, "send metrics to statsd (-molotov.statsd)")
+	head.StringVar(&rf.statsdAddr, "statsd-address", "", "statsd address, default udp://localhost:8125")
 	head.BoolVar(&o.list, "list", false, "list the scenarios with their weights; run nothing")
 	var console bool
 	head.BoolVar(&console, "c", false, "no effect")
@@ -245,6 +252,25 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 		o.timeout = v
 		return nil
 	})
+	rf.check, rf.head, rf.tail = check, head, tail
+	return rf
+}
+
+// runOptionNames lists molotov run's option names, for checking the keys
+// of a profile.
+func runOptionNames() []string {
+	var names []string
+	newRunFlags(&runOptions{}, io.Discard).head.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	return names
+}
+
+// parseRun reads a molotov run command line. On an error it has said why
+// on stderr and returns nil with the exit status.
+func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
+	o := &runOptions{timeout: "0"}
+	rf := newRunFlags(o, stderr)
+	check, head, tail := rf.check, rf.head, rf.tail
+	statsdOn, statsdAddr := &rf.statsdOn, &rf.statsdAddr
 
 	// Flags may come before and after the package, as in Molotov; after
 	// "--" only -molotov.* flags.
@@ -273,8 +299,8 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 		return nil, 2
 	}
 	switch {
-	case statsdOn:
-		addr := statsdAddr
+	case *statsdOn:
+		addr := *statsdAddr
 		if addr == "" {
 			addr = "udp://localhost:8125"
 		}
@@ -283,7 +309,7 @@ func parseRun(args []string, stderr io.Writer) (*runOptions, int) {
 			return nil, 2
 		}
 		o.flags = append(o.flags, "-molotov.statsd="+addr)
-	case statsdAddr != "":
+	case *statsdAddr != "":
 		fmt.Fprintln(stderr, "molotov run: --statsd-address needs --statsd, as in Molotov")
 		return nil, 2
 	}
@@ -613,9 +639,17 @@ func withProfile(args []string) ([]string, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	known := runOptionNames()
 	var opts []string
 	var pkg string
 	for _, k := range keys {
+		if k != "package" && !slices.Contains(known, k) {
+			msg := fmt.Sprintf("%s: profile %q: %q is not an option of molotov run", file, profile, k)
+			if s, ok := suggest.Nearest(k, known); ok {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			return nil, errors.New(msg + " (molotov run -h lists them)")
+		}
 		if k == "package" {
 			s, ok := p[k].(string)
 			if !ok {

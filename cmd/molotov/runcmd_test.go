@@ -349,6 +349,14 @@ func TestRunProfiles(t *testing.T) {
 	assert.Equal(t, 2, runWith([]string{"run", "--profile", "nope", "--config", cfg}, &bytes.Buffer{}, &errOut, (&fakeGo{}).command))
 	assert.Contains(t, errOut.String(), `no profile "nope"; it has: smoke, soak`)
 
+	// A typo in a profile's key names the file, the profile and the option
+	// it probably meant.
+	typo := filepath.Join(t.TempDir(), "typo.json")
+	require.NoError(t, os.WriteFile(typo, []byte(`{"profiles": {"ci": {"workerz": 3}}}`), 0o644))
+	errOut.Reset()
+	assert.Equal(t, 2, runWith([]string{"run", "--profile", "ci", "--config", typo}, &bytes.Buffer{}, &errOut, (&fakeGo{}).command))
+	assert.Contains(t, errOut.String(), typo+`: profile "ci": "workerz" is not an option of molotov run; did you mean "workers"?`)
+
 	// The default file is molotov.json in the current directory.
 	require.NoError(t, os.WriteFile("molotov.json", []byte(`{"profiles": {"ci": {"max-runs": 3}}}`), 0o644))
 	fake := &fakeGo{}
