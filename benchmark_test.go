@@ -16,7 +16,7 @@ import (
 // format (value and unit pairs, units without spaces).
 func TestBenchmarkReportsMetrics(t *testing.T) {
 	clearMolotovEnv(t)
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(2 * time.Millisecond)
 		sbOK(w, r)
 	})

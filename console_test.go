@@ -20,7 +20,7 @@ var sbLiveLine = regexp.MustCompile(`^SUCCESSES: (\d+) \| FAILURES: (\d+) \| WOR
 
 func TestConsolePeriodicLinesAndSummary(t *testing.T) {
 	var n atomic.Int64
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(5 * time.Millisecond)
 		if n.Add(1)%3 == 0 {
 			http.Error(w, "down", http.StatusServiceUnavailable)
@@ -74,7 +74,7 @@ func TestConsolePeriodicLinesAndSummary(t *testing.T) {
 func sbItoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestConsoleQuietPrintsNothing(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("quiet", func(ctx context.Context, s *Session) error {
 		s.Printf("should not show %d", s.Step())
 		for i := 0; i < 1005; i++ { // overflow warning
@@ -100,7 +100,7 @@ func TestConsoleVerboseDumpRedacts(t *testing.T) {
 		cookie = "ck-SECRET-5678"
 	)
 	body := strings.Repeat("0123456789", 500) + "END" // longer than the dump's limit
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "sid", Value: cookie, Path: "/"})
 		io.WriteString(w, body)
 	})

@@ -331,7 +331,7 @@ func TestRunnerTestClipsToDeadline(t *testing.T) {
 // cancelled and counted as interrupted, not as the target's failures, and
 // the scenario's context reports that deadline.
 func TestRunnerTestBackstopInterruptsRequests(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	var sawDeadline atomic.Bool
 	reg := sbOneScenario("hang", func(ctx context.Context, s *Session) error {
 		_, ok := ctx.Deadline()

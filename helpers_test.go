@@ -55,6 +55,12 @@ func newOKServer(t *testing.T) *connServer {
 	}))
 }
 
+// serveFunc is newConnServer for a handler written as a func.
+func serveFunc(t *testing.T, h http.HandlerFunc) *connServer {
+	t.Helper()
+	return newConnServer(t, h)
+}
+
 // openConns is the number of connections the server has not seen closed
 // (new, active or idle).
 func (ts *connServer) openConns() int {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"sort"
@@ -74,11 +73,11 @@ func assertSameNames(t *testing.T, what string, got, documented map[string]bool)
 // without one) and checks that metricsDoc's table lists exactly those
 // names.
 func TestMetricNamesDocumented(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/drop" {
 			panic(http.ErrAbortHandler) // the connection closes without a response
 		}
-	}))
+	})
 	defer srv.Close()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)

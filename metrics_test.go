@@ -48,7 +48,7 @@ func TestMetricsLiveDuringAndAfterRun(t *testing.T) {
 	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(unblock)
 	arrived := make(chan struct{}, 100)
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case arrived <- struct{}{}:
 		default:
@@ -134,7 +134,7 @@ func TestMetricsLiveDuringAndAfterRun(t *testing.T) {
 }
 
 func TestMetricsRegistryReused(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("again", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/x") })
 	mreg := metrics.NewRegistry()
 	for _, runs := range []int{5, 2} {

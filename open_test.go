@@ -15,7 +15,7 @@ import (
 // Rate=200/s for 2 s schedules 400 starts; with workers to spare, they
 // all start.
 func TestOpenModelKeepsTheRate(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 200, MaxWorkers: 20, Duration: 2 * time.Second, Quiet: true})
 	assert.EqualValues(t, 400, res.Scheduled)
@@ -50,7 +50,7 @@ func (h *stallOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
 	run := func(t *testing.T, maxLag time.Duration) (*Result, *stallOnce, time.Time) {
 		h := &stallOnce{}
-		srv := sbServer(t, h.ServeHTTP)
+		srv := serveFunc(t, h.ServeHTTP)
 		var stallAfter atomic.Int64
 		reg := sbOneScenario("get", func(ctx context.Context, s *Session) error {
 			path := "/"
@@ -141,7 +141,7 @@ func TestOpenModelValidation(t *testing.T) {
 // The summary shows the open model's starts; a "dropped" threshold and
 // the go-metrics registry see them too.
 func TestOpenModelReported(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	var out lockedBuffer
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Rate: 100, Duration: 500 * time.Millisecond, Output: &out,
@@ -158,7 +158,7 @@ func TestOpenModelReported(t *testing.T) {
 // pass the tolerance, reporting the rate reached.
 func TestOpenModelSizing(t *testing.T) {
 	start := time.Now()
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if time.Since(start) > time.Second { // the rate passes 200×1/3 ≈ 67/s at 1s
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return

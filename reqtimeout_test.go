@@ -20,7 +20,7 @@ import (
 // armed, and must not time out anything else.
 
 func TestReqTimeoutAfterManyFastRequests(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			sbWaitCtx(r, 3*time.Second)
 			return
@@ -60,7 +60,7 @@ func TestReqTimeoutAfterManyFastRequests(t *testing.T) {
 }
 
 func TestReqTimeoutConcurrentRequests(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			sbWaitCtx(r, 3*time.Second)
 			return
@@ -118,7 +118,7 @@ func errString(err error) string {
 }
 
 func TestReqTimeoutParentChangesAndCancel(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/slow") {
 			sbWaitCtx(r, 3*time.Second)
 			return
@@ -180,7 +180,7 @@ func (c sessionValueCtx) Value(k any) any {
 }
 
 func TestReqTimeoutParentThatReadsTheSession(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	reg := sbOneScenario("callback", func(ctx context.Context, s *Session) error {
 		return sbGet(sessionValueCtx{ctx, s}, s, "/")
 	})
@@ -198,7 +198,7 @@ func TestReqTimeoutParentThatReadsTheSession(t *testing.T) {
 // request under a long timeout must not put off the scan that times out
 // another session's short one, whenever that one starts.
 func TestReqTimeoutShortBesideLong(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		sbWaitCtx(r, 3*time.Second)
 	})
 	const short = 250 * time.Millisecond
@@ -264,7 +264,7 @@ func (c *stallingCtx) Value(key any) any {
 // A scan of the clock that runs while a request stalls before publishing
 // its deadline must not put off that request's timeout to its next scan.
 func TestReqTimeoutAfterAStallBeforeTheDeadlineIsKnown(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { sbWaitCtx(r, 3*time.Second) })
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { sbWaitCtx(r, 3*time.Second) })
 	const limit = 250 * time.Millisecond
 	var took []time.Duration
 	var errs []error

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,8 +26,8 @@ func jsonRun(t *testing.T, file string) *Result {
 }
 
 // teapotServer answers 418 at /teapot, and "ok" elsewhere.
-func teapotServer(t *testing.T) *httptest.Server {
-	return sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+func teapotServer(t *testing.T) *connServer {
+	return serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/teapot" {
 			w.WriteHeader(http.StatusTeapot)
 			return
@@ -111,7 +110,7 @@ func TestResultJSONRoundTrip(t *testing.T) {
 
 // Every scenario run is in exactly one second of the timeline.
 func TestResultTimeline(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error {
 		time.Sleep(5 * time.Millisecond)
 		return sbGet(ctx, s, "/")

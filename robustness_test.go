@@ -65,7 +65,7 @@ func TestStopBoundsRunsInFlightByRequestTimeout(t *testing.T) {
 }
 
 func TestForgottenStreamingBodyDoesNotStallTheWorker(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 		for {
 			if _, err := io.WriteString(w, "data\n"); err != nil {
@@ -78,7 +78,7 @@ func TestForgottenStreamingBodyDoesNotStallTheWorker(t *testing.T) {
 				return
 			}
 		}
-	}))
+	})
 	defer srv.Close()
 	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")
@@ -96,11 +96,11 @@ func TestForgottenStreamingBodyDoesNotStallTheWorker(t *testing.T) {
 }
 
 func TestForceShutdownDuringBodyReadIsInterrupted(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
-	}))
+	})
 	defer srv.Close()
 	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")
@@ -117,7 +117,7 @@ func TestForceShutdownDuringBodyReadIsInterrupted(t *testing.T) {
 }
 
 func TestContextDeadlineFailuresAreInterrupted(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	defer srv.Close()
 	reg := sbOneScenario("a", func(ctx context.Context, s *Session) error {
 		resp, err := s.Get(ctx, "/")

@@ -22,7 +22,7 @@ import (
 func TestSecretsStayOutOfOutputs(t *testing.T) {
 	const password, token = "pa55-SECRET-word", "tok-SECRET-9876"
 	var gotAuth []string
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		u, p, _ := r.BasicAuth()
 		gotAuth = append(gotAuth, u+":"+p+"|"+r.Header.Get("X-Token"))
 		w.WriteHeader(http.StatusTeapot) // failures, so errors are printed too

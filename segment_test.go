@@ -54,7 +54,7 @@ func runSegments(t *testing.T, n int, build func(i int) Runner) []*Result {
 // Four shares of a closed run of 10 workers × MaxRuns run exactly its
 // runs, with its 10 workers numbered as in the whole run, each once.
 func TestSegmentsClosedModelAddUpToTheRun(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	const n, workers, maxRuns = 4, 10, 7
 	var mu sync.Mutex
 	owner := map[int]int{} // worker number → share
@@ -93,7 +93,7 @@ func TestSegmentsClosedModelAddUpToTheRun(t *testing.T) {
 // between them, each start of the whole run's schedule once, interleaved:
 // the gaps of the union stay at 1/Rate.
 func TestSegmentsOpenModelInterleaveIntoTheRunsSchedule(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	const n, rate, dur = 4, 400.0, 3 * time.Second
 	var intended, actual timeLog
 	results := runSegments(t, n, func(int) Runner {
@@ -195,7 +195,7 @@ func TestGapCVSeesBursts(t *testing.T) {
 // of the shape they add up to its workers. In the open model their starts
 // are the whole shape's.
 func TestSegmentsWithStagesAddUp(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	get := func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") }
 
 	t.Run("workers", func(t *testing.T) {
@@ -444,7 +444,7 @@ func TestStatsdNamesCarryTheSegment(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer pc.Close()
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/items") })
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: 4, MaxRuns: 1, Segment: "1/4", Quiet: true,
 		Statsd: "udp://" + pc.LocalAddr().String()})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -25,37 +24,6 @@ import (
 // ---------------------------------------------------------------------------
 // Helpers shared by session_test.go, stats_test.go, metrics_test.go and
 // console_test.go (prefixed sb to avoid clashes with other test files).
-
-// sbServer starts a loopback server for h, closed when the test ends.
-func sbServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// sbConns counts the server side connection states.
-type sbConns struct {
-	newConns, closed atomic.Int64
-}
-
-// sbConnServer starts a loopback server for h that counts its connections.
-func sbConnServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *sbConns) {
-	t.Helper()
-	c := &sbConns{}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			c.newConns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			c.closed.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, c
-}
 
 // sbRun runs r with a safety timeout and requires no Run error.
 func sbRun(t *testing.T, r Runner) *Result {
@@ -95,7 +63,7 @@ func sbWaitCtx(r *http.Request, d time.Duration) {
 // ---------------------------------------------------------------------------
 
 func TestSessionPerWorkerClientTransportJar(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	const workers = 4
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	var mu sync.Mutex
@@ -144,7 +112,7 @@ func TestSessionHeadersAndCookiesPerWorker(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var reqs []seen
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		c := ""
 		if ck, err := r.Cookie("w"); err == nil {
 			c = ck.Value
@@ -239,12 +207,12 @@ func TestSessionURL(t *testing.T) {
 func TestSessionBaseURLResolution(t *testing.T) {
 	var mu sync.Mutex
 	var onA, onB []string
-	a := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	a := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		onA = append(onA, r.URL.RequestURI())
 		mu.Unlock()
 	})
-	b := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	b := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		onB = append(onB, r.URL.RequestURI())
 		mu.Unlock()
@@ -331,7 +299,7 @@ func TestSessionTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := sbServer(t, tt.handler)
+			srv := serveFunc(t, tt.handler)
 			var got error
 			var took time.Duration
 			reg := sbOneScenario("slow", func(ctx context.Context, s *Session) error {
@@ -406,7 +374,7 @@ func TestSessionJSON(t *testing.T) {
 	})
 	mux.HandleFunc("POST /bad", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", http.StatusBadRequest) })
 	mux.HandleFunc("GET /garbage", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "not json") })
-	srv := sbServer(t, mux.ServeHTTP)
+	srv := serveFunc(t, mux.ServeHTTP)
 
 	var got1, created item
 	var errGet, errPost, errMissing, errBad, errGarbage error
@@ -507,7 +475,7 @@ func TestExpectStatus(t *testing.T) {
 }
 
 func TestSessionRequestNamesAndMeasure(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	errBoom := errors.New("boom")
 	var measureErrs []error
 	reg := sbOneScenario("names", func(ctx context.Context, s *Session) error {
@@ -559,7 +527,7 @@ func TestSessionRequestNamesAndMeasure(t *testing.T) {
 
 func TestSessionFanOutOverClient(t *testing.T) {
 	var served atomic.Int64
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		served.Add(1)
 		io.WriteString(w, "ok")
 	})
@@ -605,7 +573,7 @@ func TestSessionFanOutOverClient(t *testing.T) {
 }
 
 func TestSessionDrainsOpenBodies(t *testing.T) {
-	srv, conns := sbConnServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, strings.Repeat("x", 10<<10))
 	})
 	const workers, runs = 2, 10
@@ -618,7 +586,7 @@ func TestSessionDrainsOpenBodies(t *testing.T) {
 	})
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: workers, MaxRuns: runs, Quiet: true})
 	require.EqualValues(t, workers*runs, res.OK, "errors: %v", res.Errors)
-	assert.LessOrEqual(t, conns.newConns.Load(), int64(workers), "connections were not reused: open bodies not drained")
+	assert.LessOrEqual(t, int64(srv.seen(http.StateNew)), int64(workers), "connections were not reused: open bodies not drained")
 	if rs := res.Requests["GET /open"]; assert.NotNil(t, rs) {
 		assert.EqualValues(t, workers*runs, rs.Count)
 		assert.Zero(t, rs.Errors)
@@ -628,7 +596,7 @@ func TestSessionDrainsOpenBodies(t *testing.T) {
 
 func TestSessionMaxResponseBytes(t *testing.T) {
 	chunk := bytes.Repeat([]byte("y"), 32<<10)
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		for i := 0; i < (2<<20)/len(chunk); i++ {
 			if _, err := w.Write(chunk); err != nil {
 				return
@@ -676,7 +644,7 @@ func (c *sbCountingRT) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestSessionTransportReplacementIsMeasured(t *testing.T) {
 	var withHeader atomic.Int64
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Session") == "yes" {
 			withHeader.Add(1)
 		}
@@ -706,7 +674,7 @@ func TestSessionTransportReplacementIsMeasured(t *testing.T) {
 }
 
 func TestSessionConfigureTransport(t *testing.T) {
-	srv, conns := sbConnServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	var mu sync.Mutex
 	configured := map[int]*http.Transport{}
 	own := map[int]*http.Transport{}
@@ -738,7 +706,7 @@ func TestSessionConfigureTransport(t *testing.T) {
 		require.NotNil(t, tr)
 		assert.Same(t, own[w], tr, "worker %d: ConfigureTransport did not get the worker's own transport", w)
 	}
-	assert.EqualValues(t, workers*runs, conns.newConns.Load(), "ConfigureTransport's change (DisableKeepAlives) had no effect")
+	assert.EqualValues(t, workers*runs, int64(srv.seen(http.StateNew)), "ConfigureTransport's change (DisableKeepAlives) had no effect")
 }
 
 // TestSessionClosesIdleConnections checks "idle connections are closed
@@ -756,7 +724,7 @@ func TestSessionClosesIdleConnections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, conns := sbConnServer(t, sbOK)
+			srv := serveFunc(t, sbOK)
 			const runs = 3
 			reg := sbOneScenario("idle", func(ctx context.Context, s *Session) error {
 				if err := sbGet(ctx, s, "/"); err != nil {
@@ -777,16 +745,18 @@ func TestSessionClosesIdleConnections(t *testing.T) {
 			res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: runs, Quiet: true})
 			require.EqualValues(t, runs, res.OK, "errors: %v", res.Errors)
 			if tt.closeInScenario {
-				assert.EqualValues(t, runs, conns.newConns.Load(), "s.Client.CloseIdleConnections did not close the worker's idle connection")
+				assert.EqualValues(t, runs, int64(srv.seen(http.StateNew)), "s.Client.CloseIdleConnections did not close the worker's idle connection")
 			}
-			assert.Eventually(t, func() bool { return conns.closed.Load() == conns.newConns.Load() }, time.Second, 10*time.Millisecond,
-				"idle connections still open after the run: %d opened, %d closed", conns.newConns.Load(), conns.closed.Load())
+			assert.Eventually(t, func() bool {
+				return int64(srv.seen(http.StateClosed)+srv.seen(http.StateHijacked)) == int64(srv.seen(http.StateNew))
+			}, time.Second, 10*time.Millisecond,
+				"idle connections still open after the run: %d opened, %d closed", int64(srv.seen(http.StateNew)), int64(srv.seen(http.StateClosed)+srv.seen(http.StateHijacked)))
 		})
 	}
 }
 
 func TestSessionStepAndIteration(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	var mu sync.Mutex
 	steps := map[int][]int{}
 	iters := map[int64]int{}
@@ -820,7 +790,7 @@ func TestSessionStepAndIteration(t *testing.T) {
 func TestSessionHeaderCookieWithJar(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		names := []string{}
 		for _, c := range r.Cookies() {
 			names = append(names, c.Name+"="+c.Value)
@@ -850,14 +820,14 @@ func TestSessionHeaderCookieWithJar(t *testing.T) {
 func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 	var mu sync.Mutex
 	var landed []string
-	other := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	other := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		landed = append(landed, r.Header.Get("Authorization")+"|"+r.Header.Get("Cookie"))
 		mu.Unlock()
 	})
 	// Same server, another host name: 127.0.0.1 → localhost.
 	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
-	origin := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	origin := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, otherURL+"/landing", http.StatusFound)
 	})
 	tests := []struct {
@@ -908,7 +878,7 @@ func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 // reads the body (the idiom of the package's own example) must not have the
 // rest of the scenario counted in that request's latency.
 func TestSessionUnreadBodyLatency(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(60 * time.Millisecond)
 		}
@@ -937,7 +907,7 @@ func TestSessionUnreadBodyLatency(t *testing.T) {
 // reported, like one while waiting for the headers, with the request it
 // struck, so Result.Errors tells which request was slow.
 func TestSessionBodyTimeoutNamesRequest(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "partial")
 		w.(http.Flusher).Flush()
@@ -976,7 +946,7 @@ func TestSessionProxyOnlyWhenTheEnvironmentNamesOne(t *testing.T) {
 // context and its shortcut for the trace's key.
 func TestClientTraceInRunContextReachesRequests(t *testing.T) {
 	require.NotNil(t, traceKey, "httptrace's context key was not learnt")
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	var got atomic.Int64
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got.Add(1) }}
 	reg := sbOneScenario("traced", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })

@@ -35,7 +35,7 @@ func soakServer(w http.ResponseWriter, r *http.Request) {
 // 2,000 workers for 20 s: after the warm-up, goroutines and memory stay
 // flat.
 func TestSoak2000Workers(t *testing.T) {
-	srv := sbServer(t, soakServer)
+	srv := serveFunc(t, soakServer)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	const workers, dur, warm = 2000, 20 * time.Second, 5 * time.Second
 	run, err := (&Runner{Registry: reg, BaseURL: srv.URL, Workers: workers, Duration: dur, RampUp: time.Second, Quiet: true}).Start(context.Background())

@@ -95,7 +95,7 @@ func TestStagesClosedModelFollowsThePlan(t *testing.T) {
 
 // An open-model shape: a rate ramp schedules the starts its integral says.
 func TestStagesOpenModelRamp(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Quiet: true,
 		Stages: []Stage{{Duration: time.Second, Rate: 100}, {Duration: time.Second, Rate: 100}}})
@@ -135,7 +135,7 @@ func TestStagesAndDuration(t *testing.T) {
 	assert.InDelta(t, 1500*time.Millisecond, res.Elapsed, float64(500*time.Millisecond), "held until Duration")
 	assert.Equal(t, 3, res.MaxWorkers, "the shape, not Workers, sizes the pool")
 
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	get := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	res = sbRun(t, Runner{Registry: get, BaseURL: srv.URL, Quiet: true, Duration: 1500 * time.Millisecond,
 		Stages: []Stage{{Duration: time.Second, Rate: 100}}})

@@ -16,7 +16,7 @@ import (
 )
 
 func TestStatsRequestsByNameAndStatus(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/ok":
 			io.WriteString(w, "ok")
@@ -85,7 +85,7 @@ func TestStatsRequestsByNameAndStatus(t *testing.T) {
 }
 
 func TestStatsRefusedPortIsCountedNotReturned(t *testing.T) {
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	url := srv.URL
 	srv.Close() // nothing listens there any more
 
@@ -232,7 +232,7 @@ func TestStatsRequestNameOverflow(t *testing.T) {
 
 func TestStatsLatency(t *testing.T) {
 	const delay = 20 * time.Millisecond
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(delay)
 		io.WriteString(w, "ok")
 	})
@@ -292,7 +292,7 @@ func TestResultFailureRate(t *testing.T) {
 }
 
 func TestStatsStartedEqualsOKPlusFailed(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(2 * time.Millisecond)
 		io.WriteString(w, "ok")
 	})

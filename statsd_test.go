@@ -21,7 +21,7 @@ func TestStatsdReceivesMetricsDuringTheRun(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer pc.Close()
-	srv := sbServer(t, sbOK)
+	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get items", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/items") })
 	run, err := (&Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, Duration: 2 * time.Second, Quiet: true,
 		Statsd: "udp://" + pc.LocalAddr().String()}).Start(context.Background())

@@ -19,7 +19,7 @@ import (
 // Runner.Test fails with one line per broken threshold, naming it and the
 // value measured, and the summary shows every threshold.
 func TestThresholdsBrokenFailTheTest(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(30 * time.Millisecond)
 		}
@@ -226,7 +226,7 @@ func TestThresholdAbort(t *testing.T) {
 
 // A live check reads the latency of the requests a threshold names.
 func TestThresholdAbortOnARequest(t *testing.T) {
-	srv := sbServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
 			time.Sleep(3 * time.Millisecond)
 		}
