@@ -1,72 +1,27 @@
 package molotov
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/resultjson"
 )
 
 // The JSON result: a versioned, self-describing record of a run that can
 // be kept beside the code, compared with another run (Compare, and the
 // molotov compare command) and re-analysed: it holds every latency
-// histogram itself, not only percentiles. docs/result-schema.md documents
-// it field by field.
+// histogram itself, not only percentiles. internal/resultjson holds its
+// codec; docs/result-schema.md documents it field by field. This file
+// converts a Result to and from it.
 
-// resultSchema and resultVersion identify the format. A reader refuses a
-// newer version; a change that old readers would misread bumps it.
-const (
-	resultSchema  = "molotov-go/result"
-	resultVersion = 1
-	// histScheme names the histogram bucket layout of internal/hist: 256
-	// one-nanosecond buckets, then 128 sub-buckets per power of two.
-	histScheme = "log-linear-128/v1"
-)
-
-// runOptions are the Runner options a result records.
-type runOptions struct {
-	Workers          int         `json:"workers"`
-	Duration         jsonDur     `json:"duration_ns,omitempty"`
-	MaxRuns          int         `json:"max_runs,omitempty"`
-	RampUp           jsonDur     `json:"ramp_up_ns,omitempty"`
-	Delay            jsonDur     `json:"delay_ns,omitempty"`
-	ExitOnFailure    bool        `json:"exit_on_failure,omitempty"`
-	MaxFailures      int         `json:"max_failures,omitempty"`
-	SingleMode       string      `json:"single_mode,omitempty"`
-	SingleRun        bool        `json:"single_run,omitempty"`
-	Sizing           bool        `json:"sizing,omitempty"`
-	SizingTolerance  float64     `json:"sizing_tolerance,omitempty"`
-	ForceShutdown    bool        `json:"force_shutdown,omitempty"`
-	RequestTimeout   jsonDur     `json:"request_timeout_ns"`
-	MaxResponseBytes int64       `json:"max_response_bytes"`
-	Seed             int64       `json:"seed,omitempty"`
-	BaseURL          string      `json:"base_url,omitempty"` // passwords redacted
-	Thresholds       []string    `json:"thresholds,omitempty"`
-	Rate             float64     `json:"rate,omitempty"`
-	MaxWorkers       int         `json:"max_workers,omitempty"`
-	MaxLag           jsonDur     `json:"max_lag_ns,omitempty"`
-	Stages           []jsonStage `json:"stages,omitempty"`
-	// StartAt is Runner.StartAt (RFC 3339, UTC): the shares of one run
-	// share it, so it tells their results from those of another run.
-	StartAt string `json:"start_at,omitempty"`
-}
-
-type jsonStage struct {
-	Duration jsonDur `json:"duration_ns"`
-	Workers  int     `json:"workers,omitempty"`
-	Rate     float64 `json:"rate,omitempty"`
-}
-
-// jsonDur is a duration written as integer nanoseconds.
-type jsonDur = time.Duration
+// runOptions are the Runner options a result records; a merge compares
+// them field by field.
+type runOptions = resultjson.Options
 
 func optionsOf(c *Runner) *runOptions {
 	base := c.BaseURL
@@ -89,224 +44,18 @@ func optionsOf(c *Runner) *runOptions {
 	return o
 }
 
-func stagesJSON(stages []Stage) []jsonStage {
-	var out []jsonStage
+func stagesJSON(stages []Stage) []resultjson.Stage {
+	var out []resultjson.Stage
 	for _, s := range stages {
-		out = append(out, jsonStage{Duration: s.Duration, Workers: s.Workers, Rate: s.Rate})
+		out = append(out, resultjson.Stage{Duration: s.Duration, Workers: s.Workers, Rate: s.Rate})
 	}
 	return out
 }
 
-type jsonResult struct {
-	Schema     string      `json:"schema"`
-	Version    int         `json:"version"`
-	Segment    string      `json:"segment,omitempty"`
-	Partial    bool        `json:"partial,omitempty"`
-	Options    *runOptions `json:"options,omitempty"`
-	Start      time.Time   `json:"start"`
-	End        time.Time   `json:"end"`
-	Elapsed    jsonDur     `json:"elapsed_ns"`
-	StopReason StopReason  `json:"stop_reason"`
-	Outcome    Outcome     `json:"outcome"`
-	Passed     bool        `json:"passed"`
-	// OverBudget says whether the failures are more than the run allows
-	// (Result.Outcome's rule), for readers that explain the verdict.
-	OverBudget  bool                    `json:"failures_over_budget"`
-	Started     int64                   `json:"started"`
-	OK          int64                   `json:"ok"`
-	Failed      int64                   `json:"failed"`
-	Interrupted int64                   `json:"interrupted"`
-	Scheduled   int64                   `json:"scheduled,omitempty"`
-	Dropped     int64                   `json:"dropped,omitempty"`
-	SetupFailed int                     `json:"setup_failed"`
-	MaxWorkers  int                     `json:"max_workers"`
-	SizingRatio float64                 `json:"sizing_ratio,omitempty"`
-	SizingRate  float64                 `json:"sizing_rate,omitempty"`
-	MaxFailures int                     `json:"max_failures_allowed,omitempty"`
-	Latency     *jsonLatency            `json:"latency,omitempty"`
-	Thresholds  []jsonThreshold         `json:"thresholds,omitempty"`
-	Errors      []ErrorCount            `json:"errors,omitempty"`
-	Scenarios   map[string]jsonScenario `json:"scenarios"`
-	Requests    map[string]jsonRequest  `json:"requests"`
-	Timeline    []jsonPoint             `json:"timeline,omitempty"`
-	Shares      []shareRow              `json:"shares,omitempty"` // a merge's, one row per share
-}
-
-type jsonThreshold struct {
-	Expr  string   `json:"expr"`
-	Value *float64 `json:"value"` // null when nothing was measured
-	Pass  bool     `json:"pass"`
-}
-
-type jsonScenario struct {
-	OK          int64        `json:"ok"`
-	Failed      int64        `json:"failed"`
-	Interrupted int64        `json:"interrupted,omitempty"`
-	Latency     *jsonLatency `json:"latency"`
-	ServiceTime *jsonLatency `json:"service_time,omitempty"` // the open model only
-}
-
-type jsonRequest struct {
-	Count   int64            `json:"count"`
-	Errors  int64            `json:"errors"`
-	Status  map[string]int64 `json:"status"`
-	Latency *jsonLatency     `json:"latency"`
-}
-
-// jsonLatency is a latency summary and the histogram it was read from.
-type jsonLatency struct {
-	Min       jsonDur   `json:"min_ns"`
-	Mean      jsonDur   `json:"mean_ns"`
-	P50       jsonDur   `json:"p50_ns"`
-	P90       jsonDur   `json:"p90_ns"`
-	P95       jsonDur   `json:"p95_ns"`
-	P99       jsonDur   `json:"p99_ns"`
-	P999      jsonDur   `json:"p999_ns"`
-	Max       jsonDur   `json:"max_ns"`
-	Histogram *jsonHist `json:"histogram,omitempty"`
-}
-
-// jsonHist is a histogram, lossless: its non-empty buckets as
-// [index, count] pairs.
-type jsonHist struct {
-	Scheme  string      `json:"scheme"`
-	Count   int64       `json:"count"`
-	Sum     int64       `json:"sum_ns"`
-	Min     jsonDur     `json:"min_ns"`
-	Max     jsonDur     `json:"max_ns"`
-	Buckets jsonBuckets `json:"buckets"`
-}
-
-// jsonBuckets are a histogram's non-empty buckets as [index, count]
-// pairs. They are most of a result's bytes, so they are read and written
-// by hand rather than through reflection.
-type jsonBuckets [][2]int64
-
-func (b jsonBuckets) MarshalJSON() ([]byte, error) {
-	out := make([]byte, 0, 2+len(b)*12)
-	out = append(out, '[')
-	for i, p := range b {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, '[')
-		out = strconv.AppendInt(out, p[0], 10)
-		out = append(out, ',')
-		out = strconv.AppendInt(out, p[1], 10)
-		out = append(out, ']')
-	}
-	return append(out, ']'), nil
-}
-
-func (b *jsonBuckets) UnmarshalJSON(data []byte) error {
-	p := jsonScanner{data: data}
-	if p.literal("null") {
-		*b = nil
-		return nil
-	}
-	out := make(jsonBuckets, 0, bytes.Count(data, []byte("],")))
-	if !p.expect('[') {
-		return p.fail()
-	}
-	for !p.expect(']') {
-		if len(out) > 0 && !p.expect(',') {
-			return p.fail()
-		}
-		var pair [2]int64
-		var ok bool
-		if !p.expect('[') {
-			return p.fail()
-		}
-		if pair[0], ok = p.int(); !ok || !p.expect(',') {
-			return p.fail()
-		}
-		if pair[1], ok = p.int(); !ok || !p.expect(']') {
-			return p.fail()
-		}
-		out = append(out, pair)
-	}
-	if p.skipSpace(); p.i != len(p.data) {
-		return p.fail()
-	}
-	*b = out
-	return nil
-}
-
-// jsonScanner reads the tokens of a JSON value by hand.
-type jsonScanner struct {
-	data []byte
-	i    int
-}
-
-func (p *jsonScanner) skipSpace() {
-	for p.i < len(p.data) && (p.data[p.i] == ' ' || p.data[p.i] == '\n' || p.data[p.i] == '\t' || p.data[p.i] == '\r') {
-		p.i++
-	}
-}
-
-// expect consumes c, after any space, if it comes next.
-func (p *jsonScanner) expect(c byte) bool {
-	p.skipSpace()
-	if p.i < len(p.data) && p.data[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-func (p *jsonScanner) literal(s string) bool {
-	p.skipSpace()
-	if bytes.HasPrefix(p.data[p.i:], []byte(s)) {
-		p.i += len(s)
-		return true
-	}
-	return false
-}
-
-// int reads an integer, after any space.
-func (p *jsonScanner) int() (int64, bool) {
-	p.skipSpace()
-	neg := p.i < len(p.data) && p.data[p.i] == '-'
-	if neg {
-		p.i++
-	}
-	start := p.i
-	var n uint64
-	for ; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
-		if n > (math.MaxInt64-9)/10 {
-			return 0, false
-		}
-		n = n*10 + uint64(p.data[p.i]-'0')
-	}
-	if p.i == start {
-		return 0, false
-	}
-	if neg {
-		return -int64(n), true
-	}
-	return int64(n), true
-}
-
-func (p *jsonScanner) fail() error {
-	return fmt.Errorf("histogram buckets: unexpected %q at byte %d; want [[index, count], ...]", p.data[p.i:min(p.i+10, len(p.data))], p.i)
-}
-
-type jsonPoint struct {
-	Second  int     `json:"t"`
-	OK      int64   `json:"ok"`
-	Failed  int64   `json:"failed"`
-	P50     jsonDur `json:"p50_ns"`
-	P90     jsonDur `json:"p90_ns"`
-	P99     jsonDur `json:"p99_ns"`
-	Workers int     `json:"workers"`
-	Started int64   `json:"started"`
-	Dropped int64   `json:"dropped,omitempty"`
-}
-
-func toJSONLatency(l Latency, h *hist.Snapshot) *jsonLatency {
-	j := &jsonLatency{Min: l.Min, Mean: l.Mean, P50: l.P50, P90: l.P90, P95: l.P95, P99: l.P99, P999: l.P999, Max: l.Max}
+func toJSONLatency(l Latency, h *hist.Snapshot) *resultjson.Latency {
+	j := &resultjson.Latency{Min: l.Min, Mean: l.Mean, P50: l.P50, P90: l.P90, P95: l.P95, P99: l.P99, P999: l.P999, Max: l.Max}
 	if h != nil {
-		jh := &jsonHist{Scheme: histScheme, Count: h.Count, Sum: h.Sum, Min: h.Min, Max: h.Max, Buckets: [][2]int64{}}
+		jh := &resultjson.Hist{Scheme: resultjson.HistScheme, Count: h.Count, Sum: h.Sum, Min: h.Min, Max: h.Max, Buckets: [][2]int64{}}
 		for i, c := range h.Counts {
 			if c != 0 {
 				jh.Buckets = append(jh.Buckets, [2]int64{int64(i), c})
@@ -317,7 +66,8 @@ func toJSONLatency(l Latency, h *hist.Snapshot) *jsonLatency {
 	return j
 }
 
-func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
+// latencyOfJSON converts a JSON latency back, with its histogram.
+func latencyOfJSON(j *resultjson.Latency) (Latency, *hist.Snapshot, error) {
 	if j == nil {
 		return Latency{}, nil, nil
 	}
@@ -326,8 +76,8 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 		return l, nil, nil
 	}
 	jh := j.Histogram
-	if jh.Scheme != histScheme {
-		return l, nil, fmt.Errorf("histogram scheme %q is not %q; this result was written by another version of molotov-go", jh.Scheme, histScheme)
+	if jh.Scheme != resultjson.HistScheme {
+		return l, nil, fmt.Errorf("histogram scheme %q is not %q; this result was written by another version of molotov-go", jh.Scheme, resultjson.HistScheme)
 	}
 	h, err := hist.FromBuckets(jh.Count, jh.Sum, jh.Min, jh.Max, jh.Buckets)
 	if err != nil {
@@ -342,20 +92,23 @@ func (j *jsonLatency) latency() (Latency, *hist.Snapshot, error) {
 // the latency percentiles and the histogram itself, so that results can be
 // merged and re-analysed later; ReadResult reads it back.
 func (r *Result) WriteJSON(w io.Writer) error {
-	j := jsonResult{
-		Schema: resultSchema, Version: resultVersion, Segment: r.Segment, Partial: r.Partial, Options: r.opts,
-		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: r.StopReason, Outcome: r.Outcome(), Passed: r.Passed(), OverBudget: r.overBudget(),
+	j := resultjson.File{
+		Schema: resultjson.Schema, Version: resultjson.Version, Segment: r.Segment, Partial: r.Partial, Options: r.opts,
+		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: string(r.StopReason), Outcome: string(r.Outcome()), Passed: r.Passed(), OverBudget: r.overBudget(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
-		MaxFailures: r.maxFailures, Errors: r.Errors, Shares: r.shares,
-		Scenarios: map[string]jsonScenario{}, Requests: map[string]jsonRequest{},
+		MaxFailures: r.maxFailures, Shares: r.shares,
+		Scenarios: map[string]resultjson.Scenario{}, Requests: map[string]resultjson.Request{},
+	}
+	for _, e := range r.Errors {
+		j.Errors = append(j.Errors, resultjson.Error(e))
 	}
 	if r.all != nil {
 		j.Latency = toJSONLatency(r.latency, r.all)
 	}
 	for _, t := range r.Thresholds {
-		jt := jsonThreshold{Expr: t.Expr, Pass: t.Pass}
+		jt := resultjson.Threshold{Expr: t.Expr, Pass: t.Pass}
 		if !math.IsNaN(t.Value) && !math.IsInf(t.Value, 0) {
 			v := t.Value
 			jt.Value = &v
@@ -363,7 +116,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Thresholds = append(j.Thresholds, jt)
 	}
 	for name, s := range r.Scenarios {
-		js := jsonScenario{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted, Latency: toJSONLatency(s.Latency, s.hist)}
+		js := resultjson.Scenario{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted, Latency: toJSONLatency(s.Latency, s.hist)}
 		if s.serviceHist != nil {
 			js.ServiceTime = toJSONLatency(s.ServiceTime, s.serviceHist)
 		}
@@ -374,17 +127,13 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		for code, n := range q.Status {
 			status[fmt.Sprint(code)] = n
 		}
-		j.Requests[name] = jsonRequest{Count: q.Count, Errors: q.Errors, Status: status, Latency: toJSONLatency(q.Latency, q.hist)}
+		j.Requests[name] = resultjson.Request{Count: q.Count, Errors: q.Errors, Status: status, Latency: toJSONLatency(q.Latency, q.hist)}
 	}
 	for _, p := range r.Timeline {
-		j.Timeline = append(j.Timeline, jsonPoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+		j.Timeline = append(j.Timeline, resultjson.Point{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
 			Started: p.Started, Dropped: p.Dropped})
 	}
-	var compact bytes.Buffer
-	if err := json.NewEncoder(&compact).Encode(j); err != nil {
-		return err
-	}
-	return indentJSON(bufio.NewWriter(w), compact.Bytes())
+	return resultjson.Encode(w, &j)
 }
 
 // ErrResultFormat reports a JSON result that ReadResult cannot read: not a
@@ -394,16 +143,9 @@ var ErrResultFormat = errors.New("molotov: not a readable molotov-go result")
 // ReadResult reads a result written by WriteJSON. Everything WriteJSON
 // wrote comes back, histograms included.
 func ReadResult(r io.Reader) (*Result, error) {
-	var j jsonResult
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&j); err != nil {
+	j, err := resultjson.Decode(r)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrResultFormat, err)
-	}
-	if j.Schema != resultSchema {
-		return nil, fmt.Errorf("%w: schema %q, want %q (write results with Result.WriteJSON or -molotov.json)", ErrResultFormat, j.Schema, resultSchema)
-	}
-	if j.Version < 1 || j.Version > resultVersion {
-		return nil, fmt.Errorf("%w: version %d; this molotov-go reads versions 1 to %d, upgrade it to read this result", ErrResultFormat, j.Version, resultVersion)
 	}
 	if _, err := parseCoverage(j.Segment); err != nil {
 		return nil, fmt.Errorf("%w: segment %v", ErrResultFormat, err)
@@ -419,14 +161,16 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
-		StopReason: j.StopReason, SizingRatio: j.SizingRatio, SizingRate: j.SizingRate, Errors: j.Errors,
+		StopReason: StopReason(j.StopReason), SizingRatio: j.SizingRatio, SizingRate: j.SizingRate,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options, shares: j.Shares,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),
 		Requests:  make(map[string]*RequestStats, len(j.Requests)),
 	}
-	var err error
+	for _, e := range j.Errors {
+		res.Errors = append(res.Errors, ErrorCount(e))
+	}
 	if j.Latency != nil {
-		if res.latency, res.all, err = j.Latency.latency(); err != nil {
+		if res.latency, res.all, err = latencyOfJSON(j.Latency); err != nil {
 			return nil, fmt.Errorf("%w: run latency: %v", ErrResultFormat, err)
 		}
 	}
@@ -439,12 +183,12 @@ func ReadResult(r io.Reader) (*Result, error) {
 	}
 	for name, s := range j.Scenarios {
 		st := &ScenarioStats{OK: s.OK, Failed: s.Failed, Interrupted: s.Interrupted}
-		if st.Latency, st.hist, err = s.Latency.latency(); err != nil {
+		if st.Latency, st.hist, err = latencyOfJSON(s.Latency); err != nil {
 			return nil, fmt.Errorf("%w: scenario %q: %v", ErrResultFormat, name, err)
 		}
 		st.ServiceTime = st.Latency
 		if s.ServiceTime != nil {
-			if st.ServiceTime, st.serviceHist, err = s.ServiceTime.latency(); err != nil {
+			if st.ServiceTime, st.serviceHist, err = latencyOfJSON(s.ServiceTime); err != nil {
 				return nil, fmt.Errorf("%w: scenario %q: service time: %v", ErrResultFormat, name, err)
 			}
 		}
@@ -459,7 +203,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 			}
 			st.Status[c] = n
 		}
-		if st.Latency, st.hist, err = q.Latency.latency(); err != nil {
+		if st.Latency, st.hist, err = latencyOfJSON(q.Latency); err != nil {
 			return nil, fmt.Errorf("%w: request %q: %v", ErrResultFormat, name, err)
 		}
 		res.Requests[name] = st

@@ -3,28 +3,15 @@ package molotov
 import (
 	"fmt"
 	"slices"
-	"time"
+
+	"github.com/molotov-go/molotov/internal/resultjson"
 )
 
 // shareRow is one share of a merged run as the share's own result had it:
 // a row of the merged result's table of shares (the JSON result's
 // "shares"), so that a reader sees each share's figures and verdict
-// beside the whole run's. A row is a few dozen bytes: a merge of a
-// thousand shares keeps a thousand.
-type shareRow struct {
-	Segment     string     `json:"segment"` // "i/n"
-	Start       time.Time  `json:"start"`
-	End         time.Time  `json:"end"`
-	Started     int64      `json:"started"`
-	OK          int64      `json:"ok"`
-	Failed      int64      `json:"failed"`
-	Interrupted int64      `json:"interrupted"`
-	Scheduled   int64      `json:"scheduled,omitempty"`
-	Dropped     int64      `json:"dropped,omitempty"`
-	MaxWorkers  int        `json:"max_workers"`
-	StopReason  StopReason `json:"stop_reason"`
-	Outcome     Outcome    `json:"outcome"` // as the share judged itself
-}
+// beside the whole run's.
+type shareRow = resultjson.Share
 
 // shareRowsOf returns the rows that r brings to a merge: a merged
 // result's own, so that the rows stay one per share however merges nest;
@@ -37,7 +24,7 @@ func shareRowsOf(r *Result) []shareRow {
 		Segment: r.Segment, Start: r.Start, End: r.End,
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped, MaxWorkers: r.MaxWorkers,
-		StopReason: r.StopReason, Outcome: r.Outcome(),
+		StopReason: string(r.StopReason), Outcome: string(r.Outcome()),
 	}}
 }
 

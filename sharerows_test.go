@@ -30,7 +30,7 @@ func threeShares(t *testing.T) []*Result {
 func wantRow(r *Result) shareRow {
 	return shareRow{Segment: r.Segment, Start: r.Start, End: r.End, Started: r.Started, OK: r.OK, Failed: r.Failed,
 		Interrupted: r.Interrupted, Scheduled: r.Scheduled, Dropped: r.Dropped, MaxWorkers: r.MaxWorkers,
-		StopReason: r.StopReason, Outcome: r.Outcome()}
+		StopReason: string(r.StopReason), Outcome: string(r.Outcome())}
 }
 
 // A merge keeps one row per share, in share order whatever the order

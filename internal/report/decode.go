@@ -17,109 +17,22 @@ import (
 	"github.com/molotov-go/molotov/internal/console"
 	"github.com/molotov-go/molotov/internal/hist"
 	"github.com/molotov-go/molotov/internal/ratio"
+	"github.com/molotov-go/molotov/internal/resultjson"
 )
 
-// The JSON result (schema "molotov-go/result", docs/result-schema.md), as
-// far as the page shows it. Fields the page does not know are ignored, as
-// the schema asks of readers.
-
-const (
-	resultSchema  = "molotov-go/result"
-	resultVersion = 1
-	histScheme    = "log-linear-128/v1"
+// The JSON result is read with internal/resultjson, the codec the
+// result is written with; the page shows what it knows of it.
+type (
+	result   = resultjson.File
+	scenario = resultjson.Scenario
+	request  = resultjson.Request
+	latency  = resultjson.Latency
+	point    = resultjson.Point
 )
 
-type result struct {
-	Schema      string              `json:"schema"`
-	Version     int                 `json:"version"`
-	Options     json.RawMessage     `json:"options"`
-	Start       time.Time           `json:"start"`
-	Elapsed     time.Duration       `json:"elapsed_ns"`
-	StopReason  string              `json:"stop_reason"`
-	Outcome     string              `json:"outcome"`
-	Passed      bool                `json:"passed"`
-	OverBudget  bool                `json:"failures_over_budget"`
-	Started     int64               `json:"started"`
-	OK          int64               `json:"ok"`
-	Failed      int64               `json:"failed"`
-	Interrupted int64               `json:"interrupted"`
-	Scheduled   int64               `json:"scheduled"`
-	Dropped     int64               `json:"dropped"`
-	SetupFailed int                 `json:"setup_failed"`
-	MaxWorkers  int                 `json:"max_workers"`
-	SizingRatio float64             `json:"sizing_ratio"`
-	SizingRate  float64             `json:"sizing_rate"`
-	MaxFailures int64               `json:"max_failures_allowed"`
-	Latency     *latency            `json:"latency"`
-	Thresholds  []threshold         `json:"thresholds"`
-	Errors      []ErrorRow          `json:"errors"`
-	Scenarios   map[string]scenario `json:"scenarios"`
-	Requests    map[string]request  `json:"requests"`
-	Timeline    []point             `json:"timeline"`
-	Segment     string              `json:"segment"` // "i/n": one share of a distributed run
-	Partial     bool                `json:"partial"` // a merge that lacked segments
-	Shares      []shareRow          `json:"shares"`  // a merge's shares, one row each
-}
-
-type options struct {
-	Rate     float64       `json:"rate"`
-	Duration time.Duration `json:"duration_ns"`
-	Stages   []struct {
-		Duration time.Duration `json:"duration_ns"`
-		Workers  int           `json:"workers"`
-		Rate     float64       `json:"rate"`
-	} `json:"stages"`
-}
-
-type threshold struct {
-	Expr  string   `json:"expr"`
-	Value *float64 `json:"value"`
-	Pass  bool     `json:"pass"`
-}
-
-type scenario struct {
-	OK          int64    `json:"ok"`
-	Failed      int64    `json:"failed"`
-	Interrupted int64    `json:"interrupted"`
-	Latency     *latency `json:"latency"`
-	ServiceTime *latency `json:"service_time"`
-}
-
-type request struct {
-	Count   int64            `json:"count"`
-	Errors  int64            `json:"errors"`
-	Status  map[string]int64 `json:"status"`
-	Latency *latency         `json:"latency"`
-}
-
-type latency struct {
-	P50       time.Duration `json:"p50_ns"`
-	P90       time.Duration `json:"p90_ns"`
-	P99       time.Duration `json:"p99_ns"`
-	Max       time.Duration `json:"max_ns"`
-	Histogram *histogram    `json:"histogram"`
-}
-
-type histogram struct {
-	Scheme  string        `json:"scheme"`
-	Count   int64         `json:"count"`
-	Sum     int64         `json:"sum_ns"`
-	Min     time.Duration `json:"min_ns"`
-	Max     time.Duration `json:"max_ns"`
-	Buckets [][2]int64    `json:"buckets"`
-}
-
-type point struct {
-	T       int           `json:"t"`
-	OK      int64         `json:"ok"`
-	Failed  int64         `json:"failed"`
-	P50     time.Duration `json:"p50_ns"`
-	P90     time.Duration `json:"p90_ns"`
-	P99     time.Duration `json:"p99_ns"`
-	Workers int           `json:"workers"`
-	Started int64         `json:"started"`
-	Dropped int64         `json:"dropped"`
-}
+// options are a result's options, as far as the charts need them (the
+// target rate and the stages).
+type options resultjson.Options
 
 // ErrFormat reports data that is not a JSON result this package can show.
 var ErrFormat = errors.New("not a molotov-go JSON result")
@@ -130,21 +43,14 @@ const maxErrors = 20
 // Decode reads a JSON result, as Result.WriteJSON writes it, into the
 // view of one run. label names the run on the page.
 func Decode(data []byte, label string) (*Run, error) {
-	var r result
-	if err := json.Unmarshal(data, &r); err != nil {
+	f, err := resultjson.Decode(bytes.NewReader(data))
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	if r.Schema != resultSchema {
-		return nil, fmt.Errorf("%w: schema %q, want %q", ErrFormat, r.Schema, resultSchema)
-	}
-	if r.Version < 1 || r.Version > resultVersion {
-		return nil, fmt.Errorf("%w: version %d; this molotov-go shows versions 1 to %d, upgrade it", ErrFormat, r.Version, resultVersion)
-	}
+	r := *f
 	var opts options
-	if len(r.Options) > 0 {
-		if err := json.Unmarshal(r.Options, &opts); err != nil {
-			return nil, fmt.Errorf("%w: options: %v", ErrFormat, err)
-		}
+	if r.Options != nil {
+		opts = options(*r.Options)
 	}
 	optionFacts, err := optionList(r.Options)
 	if err != nil {
@@ -169,7 +75,9 @@ func Decode(data []byte, label string) (*Run, error) {
 	if err := run.addRequests(&r); err != nil {
 		return nil, err
 	}
-	run.Errors = r.Errors
+	for _, e := range r.Errors {
+		run.Errors = append(run.Errors, ErrorRow{Count: e.Count, Error: e.Error})
+	}
 	if len(run.Errors) > maxErrors {
 		run.Errors, run.MoreErrors = run.Errors[:maxErrors], len(run.Errors)-maxErrors
 	}
@@ -232,12 +140,12 @@ func timelineOf(r *result, opts *options, open bool) Timeline {
 	var anyP90, anyStarted bool
 	end := r.Elapsed.Seconds()
 	for _, p := range r.Timeline {
-		t := float64(p.T)
+		t := float64(p.Second)
 		if end > t-1 && end < t { // the last second, partial
 			t = end
 		}
 		perSec := func(n int64) *float64 {
-			cover := t - float64(p.T-1)
+			cover := t - float64(p.Second-1)
 			if cover < minCover {
 				return nil
 			}
@@ -268,7 +176,7 @@ func timelineOf(r *result, opts *options, open bool) Timeline {
 	}
 	if open {
 		for _, p := range r.Timeline {
-			tl.Target = append(tl.Target, sig(opts.target(float64(p.T)-0.5)))
+			tl.Target = append(tl.Target, sig(opts.target(float64(p.Second)-0.5)))
 		}
 	}
 	return tl
@@ -309,19 +217,19 @@ func stageEnds(o *options, elapsed time.Duration) []float64 {
 func (run *Run) addScenarios(r *result) error {
 	for _, name := range sortedKeys(r.Scenarios) {
 		s := r.Scenarios[name]
-		h, err := s.Latency.snapshot()
+		h, err := snapshotOf(s.Latency)
 		if err != nil {
 			return fmt.Errorf("%w: scenario %q: %v", ErrFormat, name, err)
 		}
 		n := s.OK + s.Failed
 		sc := Scenario{Name: name, Curve: curveOf(h)}
-		sc.Cells = append([]string{count(n), count(s.Failed), pct(s.Failed-s.Interrupted, n-s.Interrupted), rate(n, r.Elapsed)}, s.Latency.cells(n)...)
+		sc.Cells = append([]string{count(n), count(s.Failed), pct(s.Failed-s.Interrupted, n-s.Interrupted), rate(n, r.Elapsed)}, latencyCells(s.Latency, n)...)
 		if run.Open && s.ServiceTime != nil {
-			sh, err := s.ServiceTime.snapshot()
+			sh, err := snapshotOf(s.ServiceTime)
 			if err != nil {
 				return fmt.Errorf("%w: scenario %q: service time: %v", ErrFormat, name, err)
 			}
-			sc.Service, sc.ServiceCurve = s.ServiceTime.cells(n), curveOf(sh)
+			sc.Service, sc.ServiceCurve = latencyCells(s.ServiceTime, n), curveOf(sh)
 		}
 		run.Scenarios = append(run.Scenarios, sc)
 	}
@@ -331,17 +239,17 @@ func (run *Run) addScenarios(r *result) error {
 func (run *Run) addRequests(r *result) error {
 	for _, name := range sortedKeys(r.Requests) {
 		q := r.Requests[name]
-		if _, err := q.Latency.snapshot(); err != nil {
+		if _, err := snapshotOf(q.Latency); err != nil {
 			return fmt.Errorf("%w: request %q: %v", ErrFormat, name, err)
 		}
-		cells := append([]string{count(q.Count), count(q.Errors), rate(q.Count, r.Elapsed)}, q.Latency.cells(q.Count)...)
+		cells := append([]string{count(q.Count), count(q.Errors), rate(q.Count, r.Elapsed)}, latencyCells(q.Latency, q.Count)...)
 		run.Requests = append(run.Requests, Request{Name: name, Cells: append(cells, statuses(q.Status))})
 	}
 	return nil
 }
 
 // cells formats p50, p90, p99 and max, or dashes when nothing was measured.
-func (l *latency) cells(n int64) []string {
+func latencyCells(l *latency, n int64) []string {
 	if l == nil || n <= 0 {
 		return []string{"-", "-", "-", "-"}
 	}
@@ -349,21 +257,25 @@ func (l *latency) cells(n int64) []string {
 }
 
 // snapshot returns the latency's histogram, nil when it has none.
-func (l *latency) snapshot() (*hist.Snapshot, error) {
+func snapshotOf(l *latency) (*hist.Snapshot, error) {
 	if l == nil || l.Histogram == nil {
 		return nil, nil
 	}
 	j := l.Histogram
-	if j.Scheme != histScheme {
-		return nil, fmt.Errorf("histogram scheme %q is not %q", j.Scheme, histScheme)
+	if j.Scheme != resultjson.HistScheme {
+		return nil, fmt.Errorf("histogram scheme %q is not %q", j.Scheme, resultjson.HistScheme)
 	}
 	return hist.FromBuckets(j.Count, j.Sum, j.Min, j.Max, j.Buckets)
 }
 
 // optionList lists the options in the order the result wrote them.
-func optionList(raw json.RawMessage) ([]Fact, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+func optionList(o *resultjson.Options) ([]Fact, error) {
+	if o == nil {
 		return nil, nil
+	}
+	raw, err := json.Marshal(o) // in the order the result writes them
+	if err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/resultjson"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -256,7 +257,7 @@ func TestDecodeRejects(t *testing.T) {
 	for _, tt := range []struct {
 		name, data, msg string
 	}{
-		{"truncated", string(good[:len(good)/2]), "unexpected end of JSON input"},
+		{"truncated", string(good[:len(good)/2]), "unexpected EOF"},
 		{"foreign JSON", `{"name": "something else"}`, `schema ""`},
 		{"not JSON", "<html></html>", "invalid character"},
 		{"newer version", strings.Replace(string(good), `"version":1`, `"version":2`, 1), "version 2"},
@@ -331,16 +332,16 @@ func syntheticResult(t *testing.T, seconds, names, scenarios int) []byte {
 	t.Helper()
 	full := func() *latency {
 		l := &latency{P50: 20 * time.Millisecond, P90: 80 * time.Millisecond, P99: 300 * time.Millisecond, Max: 10 * time.Second}
-		l.Histogram = &histogram{Scheme: histScheme, Min: time.Microsecond, Max: 10 * time.Second}
+		l.Histogram = &resultjson.Hist{Scheme: resultjson.HistScheme, Min: time.Microsecond, Max: 10 * time.Second}
 		for i := hist.BucketIndex(int64(time.Microsecond)); i <= hist.BucketIndex(int64(10*time.Second)); i++ {
 			l.Histogram.Buckets = append(l.Histogram.Buckets, [2]int64{int64(i), 1000})
 			l.Histogram.Count += 1000
 		}
 		return l
 	}
-	r := result{Schema: resultSchema, Version: resultVersion, Outcome: "passed", Passed: true,
+	r := result{Schema: resultjson.Schema, Version: resultjson.Version, Outcome: "passed", Passed: true,
 		Elapsed: time.Duration(seconds) * time.Second, Started: 1e6, OK: 1e6, Scheduled: 1e6 + 10, Dropped: 10,
-		Options:   json.RawMessage(`{"rate": 2000, "stages": [{"duration_ns": 60000000000, "rate": 2000}]}`),
+		Options:   &resultjson.Options{Rate: 2000, Stages: []resultjson.Stage{{Duration: time.Minute, Rate: 2000}}},
 		Scenarios: map[string]scenario{}, Requests: map[string]request{}, Latency: full()}
 	for i := range scenarios {
 		r.Scenarios[fmt.Sprintf("scenario %d", i)] = scenario{OK: 1000, Latency: full(), ServiceTime: full()}
@@ -349,10 +350,10 @@ func syntheticResult(t *testing.T, seconds, names, scenarios int) []byte {
 		r.Requests[fmt.Sprintf("GET /api/v1/resource-%02d/{id}", i)] = request{Count: 1000, Status: map[string]int64{"200": 990, "503": 10}, Latency: full()}
 	}
 	for i := range 100 {
-		r.Errors = append(r.Errors, ErrorRow{Count: int64(100 - i), Error: fmt.Sprintf("error %d: %s", i, strings.Repeat("x", 200))})
+		r.Errors = append(r.Errors, resultjson.Error{Count: int64(100 - i), Error: fmt.Sprintf("error %d: %s", i, strings.Repeat("x", 200))})
 	}
 	for s := 1; s <= seconds; s++ {
-		r.Timeline = append(r.Timeline, point{T: s, OK: 1666, Failed: 1, P50: 20 * time.Millisecond, P90: 81 * time.Millisecond,
+		r.Timeline = append(r.Timeline, point{Second: s, OK: 1666, Failed: 1, P50: 20 * time.Millisecond, P90: 81 * time.Millisecond,
 			P99: 299 * time.Millisecond, Workers: 40, Started: 1667, Dropped: int64(s % 3)})
 	}
 	data, err := json.Marshal(r)

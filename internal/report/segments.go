@@ -5,24 +5,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/molotov-go/molotov/internal/resultjson"
 )
 
 // shareRow is one share of a merged run, as the JSON result's "shares"
 // records it: the share's own figures and verdict.
-type shareRow struct {
-	Segment     string    `json:"segment"`
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
-	OK          int64     `json:"ok"`
-	Failed      int64     `json:"failed"`
-	Interrupted int64     `json:"interrupted"`
-	Scheduled   int64     `json:"scheduled"`
-	Dropped     int64     `json:"dropped"`
-	MaxWorkers  int       `json:"max_workers"`
-	StopReason  string    `json:"stop_reason"`
-	Outcome     string    `json:"outcome"`
-}
+type shareRow = resultjson.Share
 
 // outcomeWords says a share's own verdict in a table cell.
 var outcomeWords = map[string]string{

@@ -47,7 +47,7 @@ func verdictOf(r *result) Verdict {
 
 		allowed := "none are allowed (MaxFailures is 0)"
 		if r.MaxFailures > 0 {
-			allowed = fmt.Sprintf("fewer than %s are allowed (MaxFailures)", count(r.MaxFailures))
+			allowed = fmt.Sprintf("fewer than %s are allowed (MaxFailures)", count(int64(r.MaxFailures)))
 		}
 		v.Reasons = append(v.Reasons, fmt.Sprintf("%s of %s scenario runs failed (%s); %s.", count(counted), count(ended-r.Interrupted), pct(counted, ended-r.Interrupted), allowed))
 	}
@@ -62,7 +62,7 @@ func verdictOf(r *result) Verdict {
 		case counted == 0:
 			parts = append(parts, "none failed")
 		case r.MaxFailures > 0:
-			parts = append(parts, fmt.Sprintf("%s failed, fewer than the %s allowed", count(counted), count(r.MaxFailures)))
+			parts = append(parts, fmt.Sprintf("%s failed, fewer than the %s allowed", count(counted), count(int64(r.MaxFailures))))
 		default: // a threshold judged the failures (Result.Outcome)
 			parts = append(parts, fmt.Sprintf("%s failed, within the thresholds", count(counted)))
 		}

@@ -1,4 +1,4 @@
-package molotov
+package resultjson
 
 import (
 	"bufio"
@@ -42,14 +42,14 @@ func TestIndentJSON(t *testing.T) {
 func TestJSONBuckets(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
-		want jsonBuckets
+		want Buckets
 		err  bool
 	}{
-		{in: `[[1,2],[300,4]]`, want: jsonBuckets{{1, 2}, {300, 4}}},
-		{in: " [ [ 1 , 2 ] ,\n [3,4] ] ", want: jsonBuckets{{1, 2}, {3, 4}}},
-		{in: `[]`, want: jsonBuckets{}},
+		{in: `[[1,2],[300,4]]`, want: Buckets{{1, 2}, {300, 4}}},
+		{in: " [ [ 1 , 2 ] ,\n [3,4] ] ", want: Buckets{{1, 2}, {3, 4}}},
+		{in: `[]`, want: Buckets{}},
 		{in: `null`, want: nil},
-		{in: `[[-1,2]]`, want: jsonBuckets{{-1, 2}}}, // ReadResult rejects it as out of range
+		{in: `[[-1,2]]`, want: Buckets{{-1, 2}}}, // ReadResult rejects it as out of range
 		{in: `[[1,2]`, err: true},
 		{in: `[[1,2,3]]`, err: true},
 		{in: `[1,2]`, err: true},
@@ -60,7 +60,7 @@ func TestJSONBuckets(t *testing.T) {
 		{in: `[[99999999999999999999,2]]`, err: true},
 		{in: `{}`, err: true},
 	} {
-		var got jsonBuckets
+		var got Buckets
 		err := got.UnmarshalJSON([]byte(tt.in))
 		if tt.err {
 			assert.ErrorContains(t, err, "want [[index, count], ...]", tt.in)

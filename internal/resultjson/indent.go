@@ -1,4 +1,4 @@
-package molotov
+package resultjson
 
 import "bufio"
 
