@@ -36,19 +36,7 @@ func TestAllocsPerRequest(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
-	reg := NewRegistry()
-	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
-		return &SessionConfig{ConfigureTransport: func(tr *http.Transport) { tr.DialContext = pipeDial }}, nil
-	})
-	reg.Scenario("get", 1, func(ctx context.Context, s *Session) error {
-		resp, err := s.Get(ctx, "http://127.0.0.1:1/")
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return ExpectStatus(resp, 200)
-	})
+	reg := pipeRegistry()
 	runner := func(n int) {
 		r := Runner{Registry: reg, MaxRuns: n, Quiet: true, Output: io.Discard}
 		res, err := r.Run(context.Background())

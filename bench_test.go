@@ -201,19 +201,7 @@ func BenchmarkOverhead(b *testing.B) {
 		})
 		b.Run("runner/workers="+strconv.Itoa(w), func(b *testing.B) {
 			b.ReportAllocs()
-			reg := NewRegistry()
-			reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
-				return &SessionConfig{ConfigureTransport: func(tr *http.Transport) { tr.DialContext = pipeDial }}, nil
-			})
-			reg.Scenario("get", 1, func(ctx context.Context, s *Session) error {
-				resp, err := s.Get(ctx, "http://127.0.0.1:1/")
-				if err != nil {
-					return err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				return ExpectStatus(resp, 200)
-			})
+			reg := pipeRegistry()
 			r := Runner{Registry: reg, Workers: w, MaxRuns: perWorker(b.N, w), Quiet: true, Output: io.Discard}
 			b.ResetTimer()
 			res, err := r.Run(context.Background())
@@ -223,6 +211,25 @@ func BenchmarkOverhead(b *testing.B) {
 			}
 		})
 	}
+}
+
+// pipeRegistry registers the loadgen scenario (GET, drain, close, expect
+// 200) on sessions whose connections are pipeDial's.
+func pipeRegistry() *Registry {
+	reg := NewRegistry()
+	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+		return &SessionConfig{ConfigureTransport: func(tr *http.Transport) { tr.DialContext = pipeDial }}, nil
+	})
+	reg.Scenario("get", 1, func(ctx context.Context, s *Session) error {
+		resp, err := s.Get(ctx, "http://127.0.0.1:1/")
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return ExpectStatus(resp, 200)
+	})
+	return reg
 }
 
 // benchResponse is the canned answer of pipeDial's responder.

@@ -129,16 +129,7 @@ func TestWantsFlags(t *testing.T) {
 // the -molotov.* flags, while a binary that sees neither them nor a
 // request for help registers none.
 func TestHelpListsFlags(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a test binary")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build a test binary: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "quickstart.test")
-	out, err := exec.Command(gobin, "test", "-c", "-o", bin, "./examples/quickstart").CombinedOutput()
-	require.NoError(t, err, "go test -c ./examples/quickstart:\n%s", out)
+	bin := quickstartTestBinary(t)
 
 	for _, tt := range []struct {
 		arg       string
@@ -192,17 +183,8 @@ func usageFlags(usage string) map[string]bool {
 // A misspelt -molotov.* flag gets the flag it probably meant, not the
 // whole list of -test.* flags.
 func TestMisspeltFlagSuggestsTheNearest(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a test binary")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to build a test binary: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "quickstart.test")
-	out, err := exec.Command(gobin, "test", "-c", "-o", bin, "./examples/quickstart").CombinedOutput()
-	require.NoError(t, err, "go test -c ./examples/quickstart:\n%s", out)
-	out, err = exec.Command(bin, "-test.run=XXX", "-molotov.worker=5").CombinedOutput()
+	bin := quickstartTestBinary(t)
+	out, err := exec.Command(bin, "-test.run=XXX", "-molotov.worker=5").CombinedOutput()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee, "%s", out)
 	assert.Equal(t, 2, ee.ExitCode())
@@ -229,4 +211,21 @@ func TestUnknownEnvironmentVariables(t *testing.T) {
 	t.Setenv("MOLOTOV_DURATON", "1s") // newFakeTB clears MOLOTOV_* variables
 	(&Runner{Registry: reg, MaxRuns: 1, Quiet: true}).Test(tb)
 	assert.Contains(t, strings.Join(tb.logs, "\n"), "did you mean MOLOTOV_DURATION?")
+}
+
+// quickstartTestBinary builds the test binary of examples/quickstart, a
+// load test package, as go test -c would; it skips under -short.
+func quickstartTestBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build a test binary: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "quickstart.test")
+	out, err := exec.Command(gobin, "test", "-c", "-o", bin, "./examples/quickstart").CombinedOutput()
+	require.NoError(t, err, "go test -c ./examples/quickstart:\n%s", out)
+	return bin
 }

@@ -35,7 +35,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, mergeUsage) }
 	out := fs.String("o", "", "write the merged result to this file")
 	partial := fs.Bool("partial", false, "merge the shares given even when some are missing")
-	files, err := parseInterleaved(fs, args)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -83,26 +83,6 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// parseInterleaved parses flags given before, between and after the
-// file names, and returns the file names. After "--" every argument is a
-// file name.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			return append(files, rest...), nil
-		}
-		if len(rest) == 0 {
-			return files, nil
-		}
-		files, args = append(files, rest[0]), rest[1:]
-	}
 }
 
 // writeResult writes res to path through a temporary file beside it, so

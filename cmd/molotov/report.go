@@ -124,25 +124,6 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseInterspersed parses flags given before, between or after the
-// positional arguments, which it returns.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" { // the rest are all positional
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
-	}
-}
-
 // loadResult reads a JSON result file; errors name the command and the
 // file.
 func loadResult(cmd, path string) (*molotov.Result, error) {
