@@ -50,9 +50,10 @@
 // after failures and cancellations, with a context the stop does not
 // cancel. [Registry.OnEvent] receives Molotov's events.
 //
-// Never call t.Fatal, t.FailNow or testify's require in a scenario or a
+// Do not call t.Fatal, t.FailNow or testify's require in a scenario or a
 // fixture: they run on worker goroutines. Return an error; [ExpectStatus]
-// builds one for an unexpected status.
+// builds one for an unexpected status. (If one does, that run, or that
+// fixture, fails saying so, and the worker goes on.)
 //
 // # Sessions
 //
