@@ -388,7 +388,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 			Started: p.Started, Dropped: p.Dropped})
 	}
 	var compact bytes.Buffer
-	if err := json.NewEncoder(&compact).Encode(j); err != nil {
+	enc := json.NewEncoder(&compact)
+	enc.SetEscapeHTML(false) // "p99 < 200ms", not "p99 \u003c 200ms": the file is never HTML
+	if err := enc.Encode(j); err != nil {
 		return err
 	}
 	return indentJSON(bufio.NewWriter(w), compact.Bytes())
