@@ -50,17 +50,23 @@ func (rs *runState) startConsole() func() {
 	return rs.console.Live(every, rs.liveLine)
 }
 
+// liveLine is the live status, or "" when there is nothing to show: no
+// worker started and no run ended yet, or every worker ended (the summary
+// that follows has the final figures).
 func (rs *runState) liveLine() string {
-	ok, failed := rs.stats.ok.Load(), rs.stats.failed.Load()
-	elapsed := time.Since(rs.start)
-	if e := rs.elapsed.Load(); e > 0 {
-		elapsed = time.Duration(e)
+	if rs.elapsed.Load() > 0 {
+		return ""
 	}
+	ok, failed, active := rs.stats.ok.Load(), rs.stats.failed.Load(), rs.stats.active.Load()
+	if ok+failed == 0 && active == 0 {
+		return ""
+	}
+	elapsed := time.Since(rs.start)
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(ok+failed) / s
 	}
-	return console.LiveLine(ok, failed, int(rs.stats.active.Load()), elapsed, rate)
+	return console.LiveLine(ok, failed, int(active), elapsed, rate)
 }
 
 // dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.
