@@ -108,6 +108,9 @@ func summaryOf(res *Result) console.Summary {
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
 		Scheduled: res.Scheduled, Dropped: res.Dropped,
 	}
+	if n := targetDown(res); n != "" {
+		s.Notes = append(s.Notes, n)
+	}
 	for _, name := range sortedKeys(res.Scenarios) {
 		sc := res.Scenarios[name]
 		s.Scenarios = append(s.Scenarios, console.ScenarioRow{

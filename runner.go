@@ -70,7 +70,7 @@ type Runner struct {
 	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
 	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
 	Quiet            bool             // print nothing
-	Verbose          int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
+	Verbose          int              // 1: each failure with its error, each distinct panic stack once at the end; 2: also requests and responses (secrets redacted)
 	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
 	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
 	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose

@@ -51,6 +51,10 @@ type runState struct {
 	start      time.Time
 	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
 	wg         sync.WaitGroup
+
+	refused   refusals    // failures from refused connections, to tell a target that is down
+	panics    panicStacks // distinct panic stacks, printed once at the end under Verbose 1
+	setupSeen sync.Map    // setup errors logged once already, by message
 }
 
 func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
@@ -197,6 +201,9 @@ func (rs *runState) run() *Result {
 	}
 	stopEvents()
 	stopLive()
+	if cfg.Verbose >= 1 {
+		rs.reportPanics()
+	}
 	if rs.statsd != nil {
 		if err := rs.statsd.Close(time.Second); err != nil {
 			rs.logger.Warn("statsd", zap.Error(err))
@@ -228,6 +235,7 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 		res.Segment = rs.share.seg.String()
 	}
 	res.Start = rs.start.Round(0).UTC()
+	res.refused, res.refusedHosts = rs.refused.figures()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)

@@ -82,6 +82,10 @@ type Result struct {
 	all         *hist.Snapshot // the histogram behind latency
 	maxFailures int            // Runner.MaxFailures, for Passed
 	opts        *runOptions    // the options the run ran with, for the JSON result
+	// refused counts the failures (runs and setups) from refused
+	// connections, and refusedHosts names where they went (see refusals).
+	refused      int64
+	refusedHosts []string
 }
 
 // TimelinePoint is one second of a run: the scenario runs that started and
