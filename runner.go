@@ -131,6 +131,10 @@ type Runner struct {
 	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
 	htmlFile   string // -molotov.html: where Wait writes the HTML report
+	// globals, when set, holds the global fixtures of several runs (the
+	// rounds of one Benchmark): GlobalSetup runs in the first run only,
+	// and GlobalTeardown is left to the owner.
+	globals *globalFixtures
 
 	// onSchedule, for tests, is called with the intended time of each
 	// start the open model schedules.
@@ -308,18 +312,26 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		rs.statsd = c
 		rs.stats.sink = newStatsdSink(c, rs.stats.names, sh.seg)
 	}
-	if fx := snap.fixtures.globalSetup; fx != nil && !sh.empty() {
-		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
+	if fx := snap.fixtures.globalSetup; fx != nil && !sh.empty() && !cfg.globals.isReady() {
+		setupCtx := rs.ctx
+		if g := cfg.globals; g != nil {
+			setupCtx = g.context(ctx)
+		}
+		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(setupCtx, &c) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, &FixtureError{Fixture: "GlobalSetup", Worker: -1, Err: fmt.Errorf("%w (%w)", ErrSetupInterrupted, errors.Unwrap(err))}
 			}
 			return nil, err
 		}
+		cfg.globals.ready(rs)
 		if err := cfg.validateStartAt(" once GlobalSetup ended"); err != nil {
 			rs.globalTeardown()
 			return nil, err
 		}
+	}
+	if !sh.empty() {
+		cfg.globals.ready(rs)
 	}
 	if snap.fixtures.globalSetup != nil && ctx.Err() != nil { // cancelled as GlobalSetup ended: no worker starts
 		rs.globalTeardown()

@@ -259,13 +259,22 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 // globalTeardown runs the GlobalTeardown fixture, if any, unless the
 // run's share was empty (and GlobalSetup did not run).
 func (rs *runState) globalTeardown() {
+	if rs.cfg.globals != nil {
+		return // the owner of the shared fixtures tears them down after its last run
+	}
 	if fx := rs.snap.fixtures.globalTeardown; fx != nil && !rs.share.empty() {
-		ctx, cancel := rs.teardownContext()
-		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
-		cancel()
-		if err != nil {
-			rs.logger.Error("fixture failed", zap.Error(err))
-		}
+		callGlobalTeardown(fx, rs.parent, rs.cfg.RequestTimeout, rs.logger)
+	}
+}
+
+// callGlobalTeardown runs fx, a GlobalTeardown, with a context that the
+// cancellation of parent does not reach, bounded by timeout so that a
+// stuck teardown cannot hold on forever, and logs its failure.
+func callGlobalTeardown(fx func(context.Context), parent context.Context, timeout time.Duration, logger *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), timeout)
+	defer cancel()
+	if err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil }); err != nil {
+		logger.Error("fixture failed", zap.Error(err))
 	}
 }
 
