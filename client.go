@@ -69,8 +69,10 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		Worker: worker,
 		rs:     rs,
 		base:   strings.TrimRight(base, "/"),
-		header: cfg.Header,
 		t0:     time.Now(),
+	}
+	if h := cfg.Header; len(h) > 0 {
+		s.header.Store(&h)
 	}
 	s.t0Clock = clockSince(s.t0)
 	var rt http.RoundTripper = cfg.Transport

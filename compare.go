@@ -17,7 +17,13 @@ import (
 // request: rate, p50, p99 and failure rate. Compare builds it.
 type Comparison struct {
 	Tolerance float64 // relative change accepted before a change is a regression, 0.1 for 10%
-	Rows      []ComparisonRow
+	// OptionChanges lists the options in which the two runs differ, named
+	// as in the JSON result, old value first: "workers 10 → 20". The
+	// figures of runs with other options may differ for that reason
+	// alone. Thresholds, Seed and StartAt are left out; so is everything
+	// when a result does not record its options.
+	OptionChanges []string
+	Rows          []ComparisonRow
 }
 
 // ComparisonRow compares one scenario or request (or the whole run) in two
@@ -33,9 +39,13 @@ type ComparisonRow struct {
 
 // Figures are the figures Compare looks at.
 type Figures struct {
-	Rate        float64       // runs (scenarios, the run) or requests per second
-	P50, P99    time.Duration // latency
-	FailureRate float64       // failed runs, or request errors, over all; a fraction
+	Rate     float64       // runs (scenarios, the run) or requests per second
+	P50, P99 time.Duration // latency
+	// FailureRate is, over all, the failed runs (of the run, a scenario:
+	// failed as the scenario saw them, interrupted ones left out) or the
+	// failed requests: those without a complete response (RequestStats.Errors)
+	// and those answered with a status from 400 to 599; a fraction.
+	FailureRate float64
 }
 
 // failureNoise is the rise in failure rate that is never a regression,
@@ -50,7 +60,7 @@ const failureNoise = 0.001
 // few runs are noisy: for a statistically sound before/after, run the load
 // as a benchmark (see Benchmark) and compare with benchstat.
 func Compare(old, new *Result, tolerance float64) *Comparison {
-	c := &Comparison{Tolerance: tolerance}
+	c := &Comparison{Tolerance: tolerance, OptionChanges: optionChanges(old, new)}
 	run := func(r *Result) Figures {
 		return Figures{Rate: ratio.PerSecond(r.OK+r.Failed, r.Elapsed), P50: r.latency.P50, P99: r.latency.P99,
 			FailureRate: ratio.FailureRate(r.OK, r.Failed, r.Interrupted)}
@@ -79,7 +89,44 @@ func requestFigures(r *Result, name string) Figures {
 	if !ok {
 		return missingFigures()
 	}
-	return Figures{Rate: ratio.PerSecond(q.Count, r.Elapsed), P50: q.Latency.P50, P99: q.Latency.P99, FailureRate: ratio.Fraction(q.Errors, q.Count)}
+	return Figures{Rate: ratio.PerSecond(q.Count, r.Elapsed), P50: q.Latency.P50, P99: q.Latency.P99, FailureRate: ratio.Fraction(failedRequests(q), q.Count)}
+}
+
+// failedRequests counts the requests of q without a complete response or
+// with an error status (400-599). A response whose status is an error
+// and whose body then broke off is in both counts; the sum is capped at
+// the requests made.
+func failedRequests(q *RequestStats) int64 {
+	n := q.Errors
+	for code, k := range q.Status {
+		if code >= 400 && code <= 599 {
+			n += k
+		}
+	}
+	return min(n, q.Count)
+}
+
+// optionChanges lists the options in which old and new differ (see
+// Comparison.OptionChanges), and their shares of the run.
+func optionChanges(old, new *Result) []string {
+	var out []string
+	if old.Segment != new.Segment {
+		out = append(out, "segment "+segmentName(old.Segment)+" → "+segmentName(new.Segment))
+	}
+	if old.opts == nil || new.opts == nil {
+		return out
+	}
+	for _, d := range optionDiffs(old.opts, new.opts, "thresholds", "seed", "start_at") {
+		out = append(out, strings.TrimSuffix(d.name, "_ns")+" "+d.a+" → "+d.b)
+	}
+	return out
+}
+
+func segmentName(s string) string {
+	if s == "" {
+		return "whole run"
+	}
+	return s
 }
 
 func missingFigures() Figures {
@@ -131,7 +178,13 @@ func (c *Comparison) Regressed() bool {
 // WriteText prints the comparison as a table, one row per scenario and
 // request, each figure as "old → new (change)", with "!" after a
 // regression, and a last line that says whether the new run regressed.
+// Above the table, a warning names the options in which the runs
+// differed, and a line says what the failures column counts.
 func (c *Comparison) WriteText(w io.Writer) error {
+	if len(c.OptionChanges) > 0 {
+		fmt.Fprintf(w, "warning: the runs had different options, so their figures may differ for that alone: %s\n", strings.Join(c.OptionChanges, ", "))
+	}
+	fmt.Fprintln(w, "failures: of the run and scenarios, failed runs; of requests, those with no complete response or a status of 400 or more")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\trate/s\tp50\tp99\tfailures")
 	for _, r := range c.Rows {

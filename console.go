@@ -51,13 +51,19 @@ func (rs *runState) startConsole() func() {
 	return rs.console.Live(every, rs.liveLine)
 }
 
+// liveLine is the live status, or "" when there is nothing to show: no
+// worker started and no run ended yet, or every worker ended (the summary
+// that follows has the final figures).
 func (rs *runState) liveLine() string {
-	ok, failed := rs.stats.ok.Load(), rs.stats.failed.Load()
-	elapsed := time.Since(rs.start)
-	if e := rs.elapsed.Load(); e > 0 {
-		elapsed = time.Duration(e)
+	if rs.elapsed.Load() > 0 {
+		return ""
 	}
-	return console.LiveLine(ok, failed, int(rs.stats.active.Load()), elapsed, ratio.PerSecond(ok+failed, elapsed))
+	ok, failed, active := rs.stats.ok.Load(), rs.stats.failed.Load(), rs.stats.active.Load()
+	if ok+failed == 0 && active == 0 {
+		return ""
+	}
+	elapsed := time.Since(rs.start)
+	return console.LiveLine(ok, failed, int(active), elapsed, ratio.PerSecond(ok+failed, elapsed))
 }
 
 // dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.
@@ -92,6 +98,9 @@ func summaryOf(res *Result) console.Summary {
 		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
 		Scheduled: res.Scheduled, Dropped: res.Dropped,
+	}
+	if n := targetDown(res); n != "" {
+		s.Notes = append(s.Notes, n)
 	}
 	for _, name := range sortedKeys(res.Scenarios) {
 		sc := res.Scenarios[name]

@@ -98,12 +98,20 @@ func configErr(field, format string, args ...any) error {
 }
 
 // PanicError is the failure recorded when a scenario or a fixture panics.
+// Its message names where the panic happened, from Stack: the first frame
+// below the call to panic that is neither the runtime's nor molotov's,
+// "panic: boom (at cart.go:42)".
 type PanicError struct {
 	Value any    // what was passed to panic
 	Stack []byte // the goroutine's stack at the panic
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+func (e *PanicError) Error() string {
+	if at := panicSite(e.Stack); at != "" {
+		return fmt.Sprintf("panic: %v (at %s)", e.Value, at)
+	}
+	return fmt.Sprintf("panic: %v", e.Value)
+}
 
 func newPanicError(v any) *PanicError {
 	buf := make([]byte, 16<<10)

@@ -244,6 +244,50 @@ func ExampleSession_GetJSON() {
 	// widget [blue small]
 }
 
+// A login in SetupSession gives each worker a token; SetHeader sends it
+// with every later request of that worker's session.
+func ExampleSession_SetHeader() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/login":
+			io.WriteString(w, `{"token": "t-1"}`)
+		case r.Header.Get("Authorization") != "Bearer t-1":
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+
+	reg := molotov.NewRegistry()
+	reg.SetupSession(func(ctx context.Context, s *molotov.Session) error {
+		var login struct{ Token string }
+		if err := s.PostJSON(ctx, "/login", map[string]string{"user": "ann"}, &login); err != nil {
+			return err
+		}
+		s.SetHeader("Authorization", "Bearer "+login.Token)
+		return nil
+	})
+	reg.Scenario("cart", 1, func(ctx context.Context, s *molotov.Session) error {
+		resp, err := s.Get(ctx, "/cart")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return molotov.ExpectStatus(resp, http.StatusOK)
+	})
+
+	r := molotov.Runner{Registry: reg, BaseURL: srv.URL, Quiet: true, Workers: 2, MaxRuns: 3}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("ok:", res.OK, "failed:", res.Failed)
+	// Output:
+	// ok: 6 failed: 0
+}
+
 // ExpectStatus turns an unexpected status into an error that names the
 // request, what came and what was wanted. With no code it accepts any 2xx.
 func ExampleExpectStatus() {

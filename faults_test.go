@@ -263,7 +263,7 @@ func faultCases() []faultCase {
 		// stays near the budget (8 × 4 MiB × io.ReadAll's 2.5 without it).
 		{name: "4 MiB bodies/MaxBufferedBytes 8 MiB", path: faultserver.PathHuge + "?bytes=4194304", workers: 8,
 			timeout: 20 * time.Second, // reading 4 MiB under -race on a busy machine: the budget strikes, not the timeout
-			tweak: func(r *Runner) { r.MaxBufferedBytes = 8 << 20 }, also: []string{"hold more than 8 MiB of response bodies"},
+			tweak:   func(r *Runner) { r.MaxBufferedBytes = 8 << 20 }, also: []string{"hold more than 8 MiB of response bodies"},
 			heapBound: 48 << 20, requestErrors: faultErrSkip,
 			check: func(t *testing.T, res *Result) {
 				assert.Positive(t, resultErrorCount(res, "hold more than 8 MiB of response bodies (Runner.MaxBufferedBytes"), "no run was stopped by the budget")

@@ -323,13 +323,42 @@ func TestSetupFailureStopsOnlyThatWorker(t *testing.T) {
 	for _, w := range []int{0, 2} {
 		assert.Equal(t, []string{"Setup", "SetupSession", "run", "run", "TeardownSession", "Teardown"}, byWorker[w], "worker %d", w)
 	}
-	found := false
-	for _, e := range res.Errors {
-		if strings.Contains(e.Error, "Setup") && strings.Contains(e.Error, "worker 1") && strings.Contains(e.Error, "login refused") {
-			found = true
-		}
+	assert.Equal(t, []ErrorCount{{Error: "molotov: Setup failed: login refused", Count: 1}}, res.Errors,
+		"Result.Errors must name Setup and the cause (the log names the worker)")
+}
+
+// A setup error that fails many workers is one line of Result.Errors,
+// counted once per worker, without the workers' numbers: the log names
+// them, the first worker at the error level, the others under Verbose 1.
+func TestSetupErrorsGroupedAcrossWorkers(t *testing.T) {
+	const workers = 20
+	reg := NewRegistry()
+	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+		return nil, errors.New("login refused")
+	})
+	reg.Scenario("s", 1, scenarioNoop)
+	core, logs := observer.New(zapcore.DebugLevel)
+	res := runOrFatal(t, &Runner{Registry: reg, Workers: workers, MaxRuns: 1, Logger: zap.New(core)})
+	assert.Equal(t, workers, res.SetupFailed)
+	assert.Equal(t, []ErrorCount{{Error: "molotov: Setup failed: login refused", Count: workers}}, res.Errors)
+
+	levels := map[zapcore.Level]int{}
+	named := map[string]bool{}
+	for _, e := range logs.FilterMessage("fixture failed").All() {
+		levels[e.Level]++
+		msg := fmt.Sprint(e.ContextMap()["error"])
+		named[msg] = true
+		assert.Contains(t, msg, "login refused")
 	}
-	assert.True(t, found, "Result.Errors must name Setup, worker 1 and the cause; got:\n%s", resultErrorsText(res))
+	assert.Equal(t, map[zapcore.Level]int{zapcore.ErrorLevel: 1, zapcore.DebugLevel: workers - 1}, levels)
+	for w := range workers {
+		assert.True(t, named[fmt.Sprintf("molotov: Setup failed on worker %d: login refused", w)], "worker %d is not named in the log", w)
+	}
+
+	var out lockedBuffer
+	runOrFatal(t, &Runner{Registry: reg, Workers: workers, MaxRuns: 1, ConsoleUpdate: time.Hour, Output: &out})
+	assert.Regexp(t, `(?m)^Top errors\n\s+20\s+molotov: Setup failed: login refused$`, out.String())
+	assert.Equal(t, 1, strings.Count(out.String(), "Setup failed on worker"), "without Verbose, the log names the first worker only")
 }
 
 func TestSetupPanicsAndSessionFailuresCountAsSetupFailed(t *testing.T) {
@@ -348,7 +377,7 @@ func TestSetupPanicsAndSessionFailuresCountAsSetupFailed(t *testing.T) {
 					return nil, nil
 				})
 			},
-			want: []string{"Setup", "worker 0", "panic: setup kaboom"},
+			want: []string{"Setup failed: panic: setup kaboom"},
 		},
 		{
 			name: "SetupSession fails",
@@ -360,7 +389,7 @@ func TestSetupPanicsAndSessionFailuresCountAsSetupFailed(t *testing.T) {
 					return nil
 				})
 			},
-			want: []string{"SetupSession", "worker 0", "session refused"},
+			want: []string{"SetupSession failed: session refused"},
 		},
 		{
 			name: "SetupSession panics",
@@ -372,7 +401,7 @@ func TestSetupPanicsAndSessionFailuresCountAsSetupFailed(t *testing.T) {
 					return nil
 				})
 			},
-			want: []string{"SetupSession", "worker 0", "panic: session kaboom"},
+			want: []string{"SetupSession failed: panic: session kaboom"},
 		},
 		{
 			name: "Setup returns a bad SessionConfig.BaseURL",
@@ -384,7 +413,7 @@ func TestSetupPanicsAndSessionFailuresCountAsSetupFailed(t *testing.T) {
 					return nil, nil
 				})
 			},
-			want: []string{"Setup", "worker 0", "BaseURL"},
+			want: []string{"Setup failed: ", "BaseURL"},
 		},
 	}
 	for _, tt := range tests {

@@ -93,7 +93,7 @@ func TestGoexitInSetupFailsTheWorker(t *testing.T) {
 			assert.EqualValues(t, 3, res.OK, "worker 1 runs its 3 runs")
 			assertCountsConsistent(t, res)
 			all := resultErrorsText(res)
-			assert.Contains(t, all, tt.fixture+" failed on worker 0")
+			assert.Contains(t, all, tt.fixture+" failed: ")
 			if strings.Contains(tt.name, "panics") {
 				assert.Contains(t, all, "bad TLS config")
 			} else {

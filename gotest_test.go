@@ -257,7 +257,7 @@ func TestRunnerTestFixtureFailure(t *testing.T) {
 	(&Runner{Registry: reg, Workers: 2, MaxRuns: 3, Quiet: true}).Test(tb)
 	require.Len(t, tb.errs, 1)
 	assert.Contains(t, tb.errs[0], "1 workers failed their Setup")
-	assert.Contains(t, tb.errs[0], "worker 1")
+	assert.Contains(t, tb.errs[0], "Setup failed: no credentials", "the verdict names the error, grouped over the workers")
 
 	reg2, _ := noHTTPRegistry(nil)
 	reg2.GlobalSetup(func(ctx context.Context, r *Runner) error { return errors.New("db down") })

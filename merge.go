@@ -307,16 +307,8 @@ func diffOptions(a, b *runOptions) (field, va, vb string) {
 	case b == nil:
 		return "options", "present", "missing"
 	}
-	ra, rb := reflect.ValueOf(*a), reflect.ValueOf(*b)
-	for i := range ra.NumField() {
-		fa, fb := ra.Field(i), rb.Field(i)
-		if fa.Kind() == reflect.Slice && fa.Len() == 0 && fb.Len() == 0 {
-			continue
-		}
-		if !reflect.DeepEqual(fa.Interface(), fb.Interface()) {
-			tag, _, _ := strings.Cut(ra.Type().Field(i).Tag.Get("json"), ",")
-			return "options." + tag, optionValue(fa), optionValue(fb)
-		}
+	if d := optionDiffs(a, b); len(d) > 0 {
+		return "options." + d[0].name, d[0].a, d[0].b
 	}
 	return "", "", ""
 }

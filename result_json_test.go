@@ -257,3 +257,23 @@ func TestWriteFileAtomicKeepsTheOldFileOnFailure(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	assert.Len(t, entries, 1, "the temporary file is removed")
 }
+
+// The JSON result is read by people and by tools, never embedded in HTML
+// as is: "<", ">" and "&" in thresholds and errors are written as they are,
+// not as \u003c, \u003e and \u0026.
+func TestResultJSONDoesNotEscapeHTML(t *testing.T) {
+	res := &Result{
+		Thresholds: []ThresholdResult{{Expr: "p99 < 200ms", Value: 0.1, Pass: true}, {Expr: "ok > 10", Value: 12, Pass: true}},
+		Errors:     []ErrorCount{{Error: "molotov: GET http://127.0.0.1/a?x=1&y=2: status 500 Internal Server Error, want 2xx", Count: 1}},
+	}
+	var buf bytes.Buffer
+	require.NoError(t, res.WriteJSON(&buf))
+	out := buf.String()
+	for _, want := range []string{`"p99 < 200ms"`, `"ok > 10"`, `?x=1&y=2`} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, `\u00`, "HTML-escaped characters in the JSON result")
+	back, err := ReadResult(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, "p99 < 200ms", back.Thresholds[0].Expr)
+}

@@ -74,7 +74,7 @@ type Runner struct {
 	Seed             int64            // scenario picking is reproducible for a given seed; zero: random
 	ConsoleUpdate    time.Duration    // live console refresh; zero: 200ms on a terminal, 5s otherwise
 	Quiet            bool             // print nothing
-	Verbose          int              // 1: each failure with its error and panic stack; 2: also requests and responses (secrets redacted)
+	Verbose          int              // 1: each failure with its error, each distinct panic stack once at the end; 2: also requests and responses (secrets redacted)
 	Output           io.Writer        // console, and logs when Logger is nil; nil: os.Stdout
 	Metrics          metrics.Registry // go-metrics registry fed during the run; nil: a fresh registry per run
 	Logger           *zap.Logger      // nil: a console logger writing to Output, honouring Verbose
@@ -135,6 +135,10 @@ type Runner struct {
 	sizingRate bool   // Sizing with Rate: the Stages are the sizing ramp
 	prometheus string // -molotov.prometheus: the address of a /metrics endpoint while the run lasts
 	htmlFile   string // -molotov.html: where Wait writes the HTML report
+	// globals, when set, holds the global fixtures of several runs (the
+	// rounds of one Benchmark): GlobalSetup runs in the first run only,
+	// and GlobalTeardown is left to the owner.
+	globals *globalFixtures
 
 	// onSchedule, for tests, is called with the intended time of each
 	// start the open model schedules.
@@ -315,18 +319,26 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 		rs.statsd = c
 		rs.stats.sink = newStatsdSink(c, rs.stats.names, sh.seg)
 	}
-	if fx := snap.fixtures.globalSetup; fx != nil && !sh.empty() {
-		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(rs.ctx, &c) })
+	if fx := snap.fixtures.globalSetup; fx != nil && !sh.empty() && !cfg.globals.isReady() {
+		setupCtx := rs.ctx
+		if g := cfg.globals; g != nil {
+			setupCtx = g.context(ctx)
+		}
+		err := callFixture("GlobalSetup", -1, func() error { c := rs.cfg; return fx(setupCtx, &c) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, &FixtureError{Fixture: "GlobalSetup", Worker: -1, Err: fmt.Errorf("%w (%w)", ErrSetupInterrupted, errors.Unwrap(err))}
 			}
 			return nil, err
 		}
+		cfg.globals.ready(rs)
 		if err := cfg.validateStartAt(" once GlobalSetup ended"); err != nil {
 			rs.globalTeardown()
 			return nil, err
 		}
+	}
+	if !sh.empty() {
+		cfg.globals.ready(rs)
 	}
 	if snap.fixtures.globalSetup != nil && ctx.Err() != nil { // cancelled as GlobalSetup ended: no worker starts
 		rs.globalTeardown()

@@ -52,6 +52,10 @@ type runState struct {
 	start      time.Time
 	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
 	wg         sync.WaitGroup
+
+	refused   refusals    // failures from refused connections, to tell a target that is down
+	panics    panicStacks // distinct panic stacks, printed once at the end under Verbose 1
+	setupSeen sync.Map    // setup errors logged once already, by message
 }
 
 func newRunState(ctx context.Context, cfg Runner, snap registrySnapshot) *runState {
@@ -199,6 +203,9 @@ func (rs *runState) run() *Result {
 	}
 	stopEvents()
 	stopLive()
+	if cfg.Verbose >= 1 {
+		rs.reportPanics()
+	}
 	if rs.statsd != nil {
 		if err := rs.statsd.Close(time.Second); err != nil {
 			rs.logger.Warn("statsd", zap.Error(err))
@@ -230,6 +237,7 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 		res.Segment = rs.share.seg.String()
 	}
 	res.Start = rs.start.Round(0).UTC()
+	res.refused, res.refusedHosts = rs.refused.figures()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)
@@ -253,13 +261,22 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 // globalTeardown runs the GlobalTeardown fixture, if any, unless the
 // run's share was empty (and GlobalSetup did not run).
 func (rs *runState) globalTeardown() {
+	if rs.cfg.globals != nil {
+		return // the owner of the shared fixtures tears them down after its last run
+	}
 	if fx := rs.snap.fixtures.globalTeardown; fx != nil && !rs.share.empty() {
-		ctx, cancel := rs.teardownContext()
-		err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil })
-		cancel()
-		if err != nil {
-			rs.logger.Error("fixture failed", zap.Error(err))
-		}
+		callGlobalTeardown(fx, rs.parent, rs.cfg.RequestTimeout, rs.logger)
+	}
+}
+
+// callGlobalTeardown runs fx, a GlobalTeardown, with a context that the
+// cancellation of parent does not reach, bounded by timeout so that a
+// stuck teardown cannot hold on forever, and logs its failure.
+func callGlobalTeardown(fx func(context.Context), parent context.Context, timeout time.Duration, logger *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), timeout)
+	defer cancel()
+	if err := callFixture("GlobalTeardown", -1, func() error { fx(ctx); return nil }); err != nil {
+		logger.Error("fixture failed", zap.Error(err))
 	}
 }
 

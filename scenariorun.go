@@ -251,6 +251,7 @@ func (rs *runState) failed(r *scenarioRun) {
 		rs.stats.picker.failed.Add(1)
 	}
 	rs.stats.errs.add(r.err)
+	rs.refused.note(r.err)
 	if !interrupted {
 		switch {
 		case rs.cfg.ExitOnFailure:
@@ -285,22 +286,17 @@ func (r *scenarioRun) name() string {
 }
 
 // reportFailure prints a failure under Verbose >= 1: on the console in
-// Molotov's style, with the stack of a panic, or to the user's Logger.
+// Molotov's style, or to the user's Logger. A panic's stack is kept to be
+// printed once at the end of the run, with the other failures it caused
+// (see reportPanics).
 func (rs *runState) reportFailure(s *Session, name string, err error) {
-	var pe *PanicError
-	isPanic := errors.As(err, &pe)
 	msg := rs.stats.errs.rules.Text(err.Error())
+	if pe := asPanic(err); pe != nil {
+		rs.panics.add(msg, pe)
+	}
 	if rs.cfg.Logger != nil {
-		fields := []zap.Field{zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.String("error", msg)}
-		if isPanic {
-			fields = append(fields, zap.ByteString("stack", pe.Stack))
-		}
-		rs.logger.Info("scenario failed", fields...)
+		rs.logger.Info("scenario failed", zap.Int("worker", s.Worker), zap.String("scenario", name), zap.Int("step", s.step), zap.String("error", msg))
 		return
 	}
-	line := fmt.Sprintf("[W:%d] Failure! scenario %q, step %d: %s", s.Worker, name, s.step, msg)
-	if isPanic {
-		line += "\n" + strings.TrimRight(string(pe.Stack), "\n")
-	}
-	rs.console.Println(line)
+	rs.console.Println(fmt.Sprintf("[W:%d] Failure! scenario %q, step %d: %s", s.Worker, name, s.step, msg))
 }

@@ -53,13 +53,13 @@ type Session struct {
 	// many workers a session is rarely still in cache when its next
 	// request comes.
 	rs     *runState
-	header http.Header
+	header atomic.Pointer[http.Header] // never changed in place: SetHeader swaps in a copy; nil: none
 	// t0 is the session's clock base: times are kept as time.Since(t0),
 	// one monotonic clock read (time.Now reads two clocks).
 	t0      time.Time
 	t0Clock time.Duration   // t0 as the run's clock counts time (see clockSince)
 	trans   *http.Transport // the worker's own transport, closed when the session ends
-	mu      sync.Mutex      // guards bodies, rt, names, key and values
+	mu      sync.Mutex      // guards bodies, rt, names, key, values and SetHeader's copies
 	bodies  []*trackedBody  // bodies handed out during the current scenario run
 	// rt bounds requests without a context and a timer per request.
 	rt     reqTimeout
@@ -103,6 +103,37 @@ func (s *Session) Value(key any) any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.values[key]
+}
+
+// SetHeader sets a header sent with every later request of the session
+// (a bearer token after a login in SetupSession, say), beside those of
+// SessionConfig.Header, whose value for key it replaces; an empty value
+// removes the header. A request that sets the header itself keeps its own
+// value (a Cookie header is merged with the jar's cookies). Like
+// net/http's Authorization, a credential header (Authorization, Cookie, or
+// a name that Runner.Redact's rules call secret, such as X-Api-Key) is not
+// added to a redirect that leaves the first request's domain. The verbose
+// dumps show the header with its secret hidden, like any other.
+//
+// SetHeader is safe for concurrent use; a request already sent is not
+// changed.
+func (s *Session) SetHeader(key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := make(http.Header)
+	if cur := s.header.Load(); cur != nil {
+		h = cur.Clone()
+	}
+	if value == "" {
+		h.Del(key)
+	} else {
+		h.Set(key, value)
+	}
+	if len(h) == 0 {
+		s.header.Store(nil)
+		return
+	}
+	s.header.Store(&h)
 }
 
 // Logger returns the run's logger with the worker's number attached.

@@ -816,13 +816,15 @@ func TestSessionHeaderCookieWithJar(t *testing.T) {
 
 // TestSessionHeadersNotLeakedOnCrossHostRedirect: net/http drops
 // Authorization and Cookie when a redirect leaves the original domain; the
-// session's headers, added in the transport, must not bring them back.
+// session's headers, added in the transport, must not bring them back, nor
+// any other credential (a name the redaction rules call secret), while the
+// session's other headers go on.
 func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 	var mu sync.Mutex
 	var landed []string
 	other := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		landed = append(landed, r.Header.Get("Authorization")+"|"+r.Header.Get("Cookie"))
+		landed = append(landed, strings.Join([]string{r.Header.Get("Authorization"), r.Header.Get("Cookie"), r.Header.Get("X-Api-Key"), r.Header.Get("X-Trace")}, "|"))
 		mu.Unlock()
 	})
 	// Same server, another host name: 127.0.0.1 → localhost.
@@ -831,11 +833,13 @@ func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 		http.Redirect(w, r, otherURL+"/landing", http.StatusFound)
 	})
 	tests := []struct {
-		name    string
-		session bool // headers from SessionConfig.Header, else set on the request
+		name string
+		from string // where the headers come from: the request, SessionConfig.Header or SetHeader
+		want string // Authorization|Cookie|X-Api-Key|X-Trace at the other host
 	}{
-		{"request headers (net/http strips them)", false},
-		{"session headers", true},
+		{"request headers (net/http strips them)", "request", "|||"},
+		{"SessionConfig.Header", "config", "|||on"},
+		{"SetHeader", "set", "|||on"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -843,12 +847,16 @@ func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 			landed = nil
 			mu.Unlock()
 			secret := http.Header{"Authorization": {"Bearer s3cret"}, "Cookie": {"sid=s3cret"}}
+			session := http.Header{"X-Api-Key": {"s3cret"}, "X-Trace": {"on"}}
+			for k, v := range secret {
+				session[k] = v
+			}
 			reg := sbOneScenario("redir", func(ctx context.Context, s *Session) error {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/go", nil)
 				if err != nil {
 					return err
 				}
-				if !tt.session {
+				if tt.from == "request" {
 					for k, v := range secret {
 						req.Header[k] = v
 					}
@@ -860,16 +868,24 @@ func TestSessionHeadersNotLeakedOnCrossHostRedirect(t *testing.T) {
 				resp.Body.Close()
 				return ExpectStatus(resp, http.StatusOK)
 			})
-			if tt.session {
+			switch tt.from {
+			case "config":
 				reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
-					return &SessionConfig{Header: secret}, nil
+					return &SessionConfig{Header: session}, nil
+				})
+			case "set":
+				reg.SetupSession(func(ctx context.Context, s *Session) error {
+					for k, v := range session {
+						s.SetHeader(k, v[0])
+					}
+					return nil
 				})
 			}
 			res := sbRun(t, Runner{Registry: reg, BaseURL: origin.URL, MaxRuns: 1, Quiet: true})
 			require.EqualValues(t, 1, res.OK, "errors: %v", res.Errors)
 			mu.Lock()
 			defer mu.Unlock()
-			assert.Equal(t, []string{"|"}, landed, "credentials sent to another host after a redirect")
+			assert.Equal(t, []string{tt.want}, landed, "credentials sent to another host after a redirect (Authorization|Cookie|X-Api-Key|X-Trace)")
 		})
 	}
 }

@@ -83,6 +83,10 @@ type Result struct {
 	maxFailures int            // Runner.MaxFailures, for Passed
 	opts        *runOptions    // the options the run ran with, for the JSON result
 	shares      []shareRow     // a merge's: one row per share merged, by share; nil otherwise
+	// refused counts the failures (runs and setups) from refused
+	// connections, and refusedHosts names where they went (see refusals).
+	refused      int64
+	refusedHosts []string
 }
 
 // TimelinePoint is one second of a run: the scenario runs that started and

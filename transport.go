@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/molotov-go/molotov/internal/redact"
 )
 
 // measuringTransport wraps a worker's transport: it applies the session's
@@ -39,8 +41,8 @@ func (t *measuringTransport) RoundTrip(req *http.Request) (*http.Response, error
 func (t *measuringTransport) send(req *http.Request) (*http.Request, *trackedBody) {
 	s := t.s
 	rs := s.rs
-	if len(s.header) > 0 {
-		req = withHeaders(req, s.header, redirectedAway(req))
+	if h := s.header.Load(); h != nil {
+		req = withHeaders(req, *h, redirectedAway(req), rs.stats.errs.rules)
 	}
 	st := s.statsFor(req)
 	if rs.hasHandlers {
@@ -158,11 +160,13 @@ func (s *Session) scenarioName() string {
 }
 
 // withHeaders returns req with the session's headers added where req does
-// not set them; req itself is not modified (a RoundTripper must not).
-func withHeaders(req *http.Request, h http.Header, away bool) *http.Request {
+// not set them; req itself is not modified (a RoundTripper must not). On
+// a hop away from the first request's domain, credentials are left out:
+// net/http's and those whose names rules call secret.
+func withHeaders(req *http.Request, h http.Header, away bool, rules *redact.Rules) *http.Request {
 	missing := false
 	for k := range h {
-		if away && sensitiveHeader(k) {
+		if away && credentialHeader(k, rules) {
 			continue
 		}
 		if _, ok := req.Header[k]; !ok || k == "Cookie" {
@@ -180,7 +184,7 @@ func withHeaders(req *http.Request, h http.Header, away bool) *http.Request {
 		r2.Header[k] = v
 	}
 	for k, v := range h {
-		if away && sensitiveHeader(k) {
+		if away && credentialHeader(k, rules) {
 			continue
 		}
 		if cur, ok := r2.Header[k]; !ok {
@@ -201,6 +205,13 @@ func sensitiveHeader(k string) bool {
 		return true
 	}
 	return false
+}
+
+// credentialHeader reports the session headers left out of a redirect to
+// another domain: net/http's sensitive headers, and any whose name rules
+// call secret (X-Api-Key, X-Auth-Token), which net/http would forward.
+func credentialHeader(k string, rules *redact.Rules) bool {
+	return sensitiveHeader(k) || rules.Secret(k)
 }
 
 // redirectedAway reports whether req is a redirect hop to a host outside the

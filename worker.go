@@ -231,8 +231,30 @@ func (rs *runState) teardownWorker(id int) {
 	}
 }
 
+// setupFailed counts a worker whose Setup or SetupSession failed. Its
+// error is counted without the worker's number, so that a cause that
+// fails a hundred workers is one line of Result.Errors, counted 100
+// times; the log names the workers: at the error level the first with
+// each error, under Verbose 1 the others too.
 func (rs *runState) setupFailed(err error) {
 	rs.stats.setupFailed.Add(1)
-	rs.stats.errs.add(err)
+	grouped := anyWorker(err)
+	rs.stats.errs.add(grouped)
+	rs.refused.note(err)
+	if _, seen := rs.setupSeen.LoadOrStore(rs.stats.errs.normalise(grouped), true); seen {
+		rs.logger.Debug("fixture failed", zap.Error(err))
+		return
+	}
 	rs.logger.Error("fixture failed", zap.Error(err))
+}
+
+// anyWorker returns err, a per-worker fixture's *FixtureError, without
+// the worker's number: "Setup failed: x" whichever worker it failed on.
+func anyWorker(err error) error {
+	if fe, ok := err.(*FixtureError); ok && fe.Worker >= 0 {
+		c := *fe
+		c.Worker = -1
+		return &c
+	}
+	return err
 }

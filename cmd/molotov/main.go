@@ -34,7 +34,9 @@
 //
 // compare reads two JSON results (written with -molotov.json or
 // Result.WriteJSON) and prints, per scenario and per request, the change
-// in rate, p50, p99 and failure rate. Figures that got worse by more than
+// in rate, p50, p99 and failure rate (a request fails without a complete
+// response or with a status of 400 or more), after a warning when the
+// runs had different options. Figures that got worse by more than
 // the tolerance are marked with "!", and the exit status is 1; it is 0
 // when nothing regressed, and 2 for a usage error or an unreadable file.
 //
@@ -110,19 +112,33 @@ func runWith(args []string, stdout, stderr io.Writer, command commandFunc) int {
 	}
 }
 
+const compareUsage = `usage: molotov compare [-tolerance 10%] old.json new.json
+
+compare reads two JSON results (written with -molotov.json or
+Result.WriteJSON) and prints, per scenario and per request, the change in
+rate, p50, p99 and failure rate. Figures that got worse by more than the
+tolerance are marked "!". A warning comes first when the runs had different
+options (workers, rate, duration...): their figures may differ for that
+alone. The failures of the run and of scenarios are failed runs; those of
+requests are requests with no complete response or a status of 400 or more.
+
+Exit status: 0 when nothing regressed, 1 when a figure did, 2 for a usage
+error or a file that is not a JSON result.
+
+Flags (before or after the files):
+`
+
 func compare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("molotov compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // parse errors are printed below, with the usage
 	tol := fs.String("tolerance", "10%", "a change worse than this is a regression: 10% or 0.1")
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	files, code, ok := parseFiles(fs, args, compareUsage, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() != 2 {
-		fmt.Fprintf(stderr, "molotov compare: need two result files, old and new; got %d\n%s", fs.NArg(), usage)
+	if len(files) != 2 {
+		fmt.Fprintf(stderr, "molotov compare: need two result files, old and new; got %d\n", len(files))
+		printUsage(stderr, fs, compareUsage)
 		return 2
 	}
 	tolerance, err := parseTolerance(*tol)
@@ -130,12 +146,12 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "molotov compare: -tolerance %q: %v\n", *tol, err)
 		return 2
 	}
-	old, err := readResult(fs.Arg(0))
+	old, err := readResult(files[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	cur, err := readResult(fs.Arg(1))
+	cur, err := readResult(files[1])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -46,6 +46,8 @@ func TestCompareExitStatus(t *testing.T) {
 		{"missing file", []string{"compare", "testdata/old.json", "testdata/nope.json"}, 2, "", "nope.json"},
 		{"not a result", []string{"compare", "testdata/old.json", "main.go"}, 2, "", "not a readable molotov-go result"},
 		{"bad tolerance", []string{"compare", "-tolerance", "ten", "testdata/old.json", "testdata/new.json"}, 2, "", "-tolerance \"ten\""},
+		{"flags after the files", []string{"compare", "testdata/old.json", "testdata/new.json", "-tolerance=0.6"}, 1, "more than 60%", ""},
+		{"unknown flag", []string{"compare", "-tol", "5%", "testdata/old.json", "testdata/new.json"}, 2, "", "usage: molotov compare"},
 		{"unknown command", []string{"bench"}, 2, "", `unknown command "bench"`},
 		{"no command", nil, 2, "", "usage"},
 	}
@@ -62,6 +64,41 @@ func TestCompareExitStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// molotov compare -h prints compare's own usage and flags, on stdout.
+func TestCompareHelp(t *testing.T) {
+	for _, h := range []string{"-h", "-help", "--help"} {
+		var out, errOut bytes.Buffer
+		assert.Equal(t, 0, run([]string{"compare", h}, &out, &errOut))
+		assert.True(t, strings.HasPrefix(out.String(), "usage: molotov compare [-tolerance 10%] old.json new.json\n"), out.String())
+		assert.Contains(t, out.String(), "-tolerance")
+		assert.NotContains(t, out.String(), "molotov init", "the usage of every command, not compare's")
+		assert.Empty(t, errOut.String())
+	}
+}
+
+// Two results of runs with other options: the comparison says so first,
+// naming each option that changed.
+func TestCompareWarnsOfOtherOptions(t *testing.T) {
+	data, err := os.ReadFile("testdata/old.json")
+	require.NoError(t, err)
+	withOptions := func(name, options string) string {
+		path := filepath.Join(t.TempDir(), name)
+		text := strings.Replace(string(data), `"version": 1,`, `"version": 1, "options": `+options+`,`, 1)
+		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+		return path
+	}
+	old := withOptions("old.json", `{"workers": 10, "duration_ns": 10000000000, "request_timeout_ns": 30000000000, "max_response_bytes": 67108864}`)
+	cur := withOptions("new.json", `{"workers": 20, "duration_ns": 10000000000, "request_timeout_ns": 30000000000, "max_response_bytes": 67108864, "rate": 100}`)
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 0, run([]string{"compare", old, cur}, &out, &errOut), errOut.String())
+	first, _, _ := strings.Cut(out.String(), "\n")
+	assert.Equal(t, "warning: the runs had different options, so their figures may differ for that alone: workers 10 → 20, rate 0 → 100", first)
+
+	out.Reset()
+	assert.Equal(t, 0, run([]string{"compare", old, old}, &out, &errOut), errOut.String())
+	assert.NotContains(t, out.String(), "warning")
 }
 
 // Only the figures that got worse are marked.

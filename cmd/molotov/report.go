@@ -37,24 +37,13 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard) // parse errors are printed below, with the usage
 	out := fs.String("o", "report.html", "the page to write")
 	tol := fs.String("tolerance", "10%", "with two results: a change worse than this is a regression, 10% or 0.1")
-	usage := func(w io.Writer) {
-		fmt.Fprint(w, reportUsage)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-	}
-	files, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		usage(stdout)
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "molotov report: %v\n", err)
-		usage(stderr)
-		return 2
+	files, code, ok := parseFiles(fs, args, reportUsage, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if len(files) < 1 || len(files) > 2 {
 		fmt.Fprintf(stderr, "molotov report: need one result file, or two to compare (old, new); got %d\n", len(files))
-		usage(stderr)
+		printUsage(stderr, fs, reportUsage)
 		return 2
 	}
 	tolerance, err := parseTolerance(*tol)
@@ -122,6 +111,31 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// parseFiles parses the flags of a command, given before, between or
+// after its files, and returns the files. ok is false when the command
+// ends there, with exit status code: 0 after -h, which prints the usage
+// on stdout; 2 after a bad flag, named on stderr with the usage.
+func parseFiles(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer) (files []string, code int, ok bool) {
+	files, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, fs, usage)
+		return nil, 0, false
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		printUsage(stderr, fs, usage)
+		return nil, 2, false
+	}
+	return files, 0, true
+}
+
+// printUsage writes a command's usage text and its flags to w.
+func printUsage(w io.Writer, fs *flag.FlagSet, usage string) {
+	fmt.Fprint(w, usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 // loadResult reads a JSON result file; errors name the command and the

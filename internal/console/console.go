@@ -109,23 +109,28 @@ func (c *Console) Status(line string) {
 }
 
 // Live shows status() every interval (a non-positive interval means one
-// second) from one goroutine, starting with an immediate draw. status is
-// never called concurrently with itself.
+// second) from one goroutine, from the first interval on: at the start
+// there is nothing to show yet. An empty status means there is still (or
+// again) nothing to show, and draws nothing. status is never called
+// concurrently with itself.
 //
 // The returned stop function stops and waits for the goroutine, then draws
 // the final status once: on a terminal the status line is ended with a newline
 // so that later output starts on a fresh line; elsewhere the final status is
-// printed as one more line. After stop, Println writes plain lines. stop is
-// idempotent and safe for concurrent use.
+// printed as one more line. An empty final status prints nothing, and
+// erases the status line drawn on a terminal. After stop, Println writes
+// plain lines. stop is idempotent and safe for concurrent use.
 func (c *Console) Live(interval time.Duration, status func() string) (stop func()) {
 	if interval <= 0 {
 		interval = defaultInterval
 	}
-	c.Status(status())
-
 	// A tick, not a time.Ticker: no runtime timer stays pending for the
 	// run (see internal/tick).
-	stopTick := tick.Start(interval, func() { c.Status(status()) })
+	stopTick := tick.Start(interval, func() {
+		if line := status(); line != "" {
+			c.Status(line)
+		}
+	})
 
 	var once sync.Once
 	return func() {
@@ -136,20 +141,28 @@ func (c *Console) Live(interval time.Duration, status func() string) (stop func(
 	}
 }
 
-// final draws the last status and forgets it.
+// final draws the last status and forgets it; an empty one erases the
+// status line drawn on a terminal.
 func (c *Console) final(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.buf[:0]
-	if c.terminal {
+	switch {
+	case line == "" && c.terminal && c.drawn:
+		b = append(b, eraseLine...)
+	case line == "":
+	case c.terminal:
 		b = append(b, eraseLine...)
 		b = append(b, c.fit(line)...)
-	} else {
+		b = append(b, '\n')
+	default:
 		b = append(b, line...)
+		b = append(b, '\n')
 	}
-	b = append(b, '\n')
 	c.status, c.drawn = "", false
-	_ = c.flush(b)
+	if len(b) > 0 {
+		_ = c.flush(b)
+	}
 }
 
 // begin starts a log write, erasing a drawn status line. c.mu must be held.

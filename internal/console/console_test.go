@@ -160,8 +160,7 @@ func TestConsolePTY(t *testing.T) {
 		el + "SUCCESSES: 2" +
 		el + "a log line\n" + el + "SUCCESSES: 2" +
 		el + "SUCCESSES: 3" +
-		el + "SUCCESSES: 4" + // Live's first draw
-		el + "SUCCESSES: 4\n" + // stop's final draw
+		el + "SUCCESSES: 4\n" + // stop's final draw: the hour-long interval never ticked
 		"after stop\n"
 	if string(got) != want {
 		t.Errorf("pty output mismatch\n got: %q\nwant: %q", got, want)
@@ -216,7 +215,7 @@ func TestLive(t *testing.T) {
 			n := calls.Load()
 			c.Println("after")
 
-			// Initial draw + at least one tick + the final draw.
+			// At least two ticks + the final draw.
 			if n < 3 {
 				t.Fatalf("status called %d times, want at least 3", n)
 			}
@@ -236,6 +235,51 @@ func TestLive(t *testing.T) {
 			draws := strings.Count(out, "tick ")
 			if int64(draws) != n {
 				t.Errorf("%d status draws in output, want %d", draws, n)
+			}
+		})
+	}
+}
+
+// Live draws nothing before its first interval, nor any empty status: at
+// the start of a run, and after its end, there is nothing to show. An empty
+// final status erases the line drawn on a terminal.
+func TestLiveDrawsOnlySomethingToShow(t *testing.T) {
+	tests := []struct {
+		name     string
+		terminal bool
+		want     string
+	}{
+		{"plain", false, "tick 2\ntick 3\n"},
+		{"terminal", true, el + "tick 2" + el + "tick 3" + el},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf syncBuffer
+			c := New(&buf, tt.terminal)
+			var calls atomic.Int64
+			ticked := make(chan struct{})
+			stop := c.Live(20*time.Millisecond, func() string {
+				switch n := calls.Add(1); {
+				case n == 1: // nothing to show yet
+					return ""
+				case n <= 3:
+					return fmt.Sprintf("tick %d", n)
+				case n == 4:
+					close(ticked)
+				}
+				return "" // nothing to show any more, the final status included
+			})
+			if got := buf.String(); got != "" {
+				t.Errorf("Live drew %q at once, before its first interval", got)
+			}
+			select {
+			case <-ticked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Live did not tick")
+			}
+			stop()
+			if got := buf.String(); got != tt.want {
+				t.Errorf("output %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -381,4 +425,22 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a Console writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

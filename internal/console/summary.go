@@ -24,10 +24,13 @@ type Summary struct {
 	OK          int64 // scenario runs that succeeded
 	Failed      int64 // scenario runs that failed
 	SetupFailed int   // workers whose setup failed
-	MaxWorkers  int
-	StopReason  string // why the run stopped, e.g. "duration"
-	Scheduled   int64  // the open model's starts; zero in the closed model
-	Dropped     int64  // the open model's starts that never began
+	// Notes are lines shown after the header that explain the failures,
+	// such as a target that looks down.
+	Notes      []string
+	MaxWorkers int
+	StopReason string // why the run stopped, e.g. "duration"
+	Scheduled  int64  // the open model's starts; zero in the closed model
+	Dropped    int64  // the open model's starts that never began
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -84,6 +87,9 @@ func WriteSummary(w io.Writer, s Summary) {
 		parts = append(parts, "STOP: "+clean(s.StopReason))
 	}
 	fmt.Fprintln(w, strings.Join(parts, " | "))
+	for _, n := range s.Notes {
+		fmt.Fprintln(w, clean(n))
+	}
 
 	if len(s.Scenarios) > 0 {
 		rows := [][]string{{"scenario", "runs", "failed", "runs/s", "p50", "p90", "p99", "max"}}

@@ -96,6 +96,14 @@ type Stage struct {
 	Rate     float64       `json:"rate,omitempty"`
 }
 
+// String writes a stage as -molotov.stages does: "30s:10", "1m0s:100/s".
+func (s Stage) String() string {
+	if s.Rate > 0 {
+		return s.Duration.String() + ":" + strconv.FormatFloat(s.Rate, 'f', -1, 64) + "/s"
+	}
+	return s.Duration.String() + ":" + strconv.Itoa(s.Workers)
+}
+
 // Threshold is a threshold's verdict.
 type Threshold struct {
 	Expr  string   `json:"expr"`
