@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -118,14 +119,32 @@ func runJob(t *testing.T, name string, tc jobCase) *jobRun {
 		r.logs[p.index] = string(b)
 	}
 
-	// Collect and merge, as the guide says.
+	// Collect and merge, as the guide says (its job is checkout-load).
 	r.collectOut, errs, r.collect = runScript(ctx, t, r.dir, env, nil, "collect", r.job)
 	r.collectOut += errs
 	env = withPath(env, bin)
 	results := "results-" + r.job
-	r.mergeOut, r.mergeErr, r.merge = shell(ctx, t, r.dir, env, "molotov merge "+results+"/result-*.json -o total.json")
+	merge := strings.ReplaceAll(guideLine(t, "## On Kubernetes", "molotov merge "), "checkout-load", r.job)
+	r.mergeOut, r.mergeErr, r.merge = shell(ctx, t, r.dir, env, merge)
 	if r.merge == 2 {
-		r.partialOut, _, r.partialCode = shell(ctx, t, r.dir, env, "molotov merge -partial "+results+"/result-*.json -o total.json")
+		r.partialOut, _, r.partialCode = shell(ctx, t, r.dir, env, strings.Replace(merge, "molotov merge ", "molotov merge -partial ", 1))
+	}
+	// The guide's one-liner for one pod reads what collect read.
+	for _, p := range pods {
+		if p.phase != succeeded {
+			continue
+		}
+		line := guideLine(t, "### How the results leave the pods", "kubectl logs pod/NAME ")
+		line = strings.Replace(strings.Replace(line, "pod/NAME", "pod/"+p.name, 1), "> result.json", "> one-liner.json", 1)
+		if _, errs, code := shell(ctx, t, r.dir, env, line); code != 0 {
+			t.Errorf("%s: exit %d: %s", line, code, errs)
+		}
+		one, err1 := os.ReadFile(filepath.Join(r.dir, "one-liner.json"))
+		collected, err2 := os.ReadFile(filepath.Join(r.dir, results, fmt.Sprintf("result-%d.json", p.index)))
+		if err1 != nil || err2 != nil || !bytes.Equal(one, collected) {
+			t.Errorf("the guide's one-liner and collect read different results from pod %s (%v, %v)", p.name, err1, err2)
+		}
+		break
 	}
 	files, _ := filepath.Glob(filepath.Join(r.dir, results, "result-*.json"))
 	for _, f := range files {
