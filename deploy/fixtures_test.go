@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/molotov-go/molotov"
 	"github.com/molotov-go/molotov/examples/quickstart"
@@ -161,11 +165,48 @@ func cleanEnv(env []string) []string {
 
 // target starts the quick start's demo API on loopback: the service that
 // the shares load.
-func target(t *testing.T) string {
+func target(t *testing.T) *service {
 	t.Helper()
-	srv := httptest.NewServer(quickstart.NewServer())
+	s := &service{}
+	api := quickstart.NewServer()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.arrivals = append(s.arrivals, time.Now())
+		s.mu.Unlock()
+		api.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return srv.URL
+	s.URL = srv.URL
+	return s
+}
+
+// service is the demo API, which notes when each request arrives.
+type service struct {
+	URL      string
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+// gapCV returns the coefficient of variation of the gaps between the
+// arrivals of consecutive requests: near 0 when they come evenly, near
+// sqrt(n-1) when n instances send theirs in bursts of n at once.
+func (s *service) gapCV() (cv float64, requests int) {
+	s.mu.Lock()
+	ts := slices.Clone(s.arrivals)
+	s.mu.Unlock()
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	if len(ts) < 3 {
+		return math.NaN(), len(ts)
+	}
+	var sum, sq float64
+	for i := 1; i < len(ts); i++ {
+		g := ts[i].Sub(ts[i-1]).Seconds()
+		sum += g
+		sq += g * g
+	}
+	n := float64(len(ts) - 1)
+	mean := sum / n
+	return math.Sqrt(max(sq/n-mean*mean, 0)) / mean, len(ts)
 }
 
 // shell runs a command line of the guide with sh in dir, under env: its

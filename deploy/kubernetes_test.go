@@ -25,7 +25,8 @@ type jobRun struct {
 	dir                  string // where the guide's commands ran
 	job                  string
 	startAt              time.Time
-	wait, collect, merge int // exit statuses
+	service              *service // the target
+	wait, collect, merge int      // exit statuses
 	waitOut, collectOut  string
 	mergeOut, mergeErr   string
 	partialOut           string // molotov merge -partial, when merge failed
@@ -55,10 +56,10 @@ func runJob(t *testing.T, name string, tc jobCase) *jobRun {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	r := &jobRun{dir: t.TempDir(), job: "loadtest-" + name, logs: map[int]string{}, shares: map[int]*molotov.Result{}}
+	r := &jobRun{dir: t.TempDir(), job: "loadtest-" + name, service: target(t), logs: map[int]string{}, shares: map[int]*molotov.Result{}}
 	env := c.env(cleanEnv(os.Environ()))
 
-	vars := map[string]string{"JOB": r.job, "IMAGE": "registry.example.com/shop/loadtest:v1", "SEGMENTS": fmt.Sprint(segments), "TARGET": target(t), "START_IN": "3"}
+	vars := map[string]string{"JOB": r.job, "IMAGE": "registry.example.com/shop/loadtest:v1", "SEGMENTS": fmt.Sprint(segments), "TARGET": r.service.URL, "START_IN": "3"}
 	out, errs, code := runScript(ctx, t, r.dir, env, vars, "create")
 	if code != 0 || out != "job.batch/"+r.job+" created\n" {
 		t.Fatalf("molotov-job.sh create: exit %d\n%s%s", code, out, errs)
@@ -239,6 +240,8 @@ func TestIndexedJob(t *testing.T) {
 		t.Parallel()
 		const rate, seconds = 400, 3
 		r := runJob(t, "open", jobCase{options: map[string]string{"MOLOTOV_RATE": fmt.Sprint(rate), "MOLOTOV_DURATION": fmt.Sprintf("%ds", seconds)}})
+		cv, requests := r.service.gapCV()
+		t.Logf("requests at the server: %d, CV of the gaps between arrivals %.3f", requests, cv)
 		r.checkPassed(t)
 		if t.Failed() {
 			return
@@ -249,6 +252,14 @@ func TestIndexedJob(t *testing.T) {
 		}
 		if tot.Started+tot.Dropped != tot.Scheduled {
 			t.Errorf("merged: %d started + %d dropped != %d scheduled", tot.Started, tot.Dropped, tot.Scheduled)
+		}
+		// Each scenario run sends one request. The 4 processes interleave
+		// their starts, 2.5 ms apart, rather than sending 4 at once every
+		// 10 ms: bursts whose gaps have a CV of sqrt(3), 1.73, or about 1.5
+		// as the arrivals of 4 processes measure them here (each share run
+		// as share 0), against 0.3 to 0.6 interleaved.
+		if requests != int(tot.OK+tot.Failed) || cv > 1 {
+			t.Errorf("%d requests arrived with a CV of the gaps of %.3f; want %d (the runs), interleaved (CV <= 1)", requests, cv, tot.OK+tot.Failed)
 		}
 		t.Logf("merged: %d scheduled, %d started, %d dropped, %d runs (%d failed), histogram count %d, in %v",
 			tot.Scheduled, tot.Started, tot.Dropped, tot.OK+tot.Failed, tot.Failed, r.totalHist, tot.Elapsed.Round(time.Millisecond))

@@ -415,7 +415,7 @@ func TestCIMatrix(t *testing.T) {
 	defer cancel()
 	r := &runner{
 		t: t, ctx: ctx, wf: wf, dir: t.TempDir(),
-		vars: map[string]string{"LOADTEST_TARGET": target(t)},
+		vars: map[string]string{"LOADTEST_TARGET": target(t).URL},
 		env: map[string]string{
 			"START_IN":        "15", // time for the 4 shares to link their test on 2 cores
 			"MOLOTOV_WORKERS": fmt.Sprint(workers), "MOLOTOV_MAX_RUNS": fmt.Sprint(maxRuns), "MOLOTOV_DURATION": "1m",

@@ -47,11 +47,12 @@ render() {
 	esac
 	manifest=${MANIFEST:-$(dirname "$0")/job.yaml}
 	[ -r "$manifest" ] || die "cannot read the job template $manifest: set MANIFEST to job.yaml"
-	sed -e "s|\${JOB}|$(sed_escape "${JOB:-loadtest}")|g" \
-		-e "s|\${IMAGE}|$(sed_escape "$IMAGE")|g" \
-		-e "s|\${SEGMENTS}|$segments|g" \
-		-e "s|\${START_AT}|$(sed_escape "${START_AT:-$(start_at)}")|g" \
-		-e "s|\${TARGET}|$(sed_escape "${TARGET:-}")|g" \
+	# Comment lines keep their placeholders.
+	sed -e "/^[[:space:]]*#/!s|\${JOB}|$(sed_escape "${JOB:-loadtest}")|g" \
+		-e "/^[[:space:]]*#/!s|\${IMAGE}|$(sed_escape "$IMAGE")|g" \
+		-e "/^[[:space:]]*#/!s|\${SEGMENTS}|$segments|g" \
+		-e "/^[[:space:]]*#/!s|\${START_AT}|$(sed_escape "${START_AT:-$(start_at)}")|g" \
+		-e "/^[[:space:]]*#/!s|\${TARGET}|$(sed_escape "${TARGET:-}")|g" \
 		"$manifest"
 }
 
