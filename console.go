@@ -98,6 +98,7 @@ func summaryOf(res *Result) console.Summary {
 		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
 		Scheduled: res.Scheduled, Dropped: res.Dropped,
+		StartLag: [3]time.Duration{res.StartLag.P50, res.StartLag.P99, res.StartLag.Max},
 	}
 	if n := targetDown(res); n != "" {
 		s.Notes = append(s.Notes, n)

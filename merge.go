@@ -95,6 +95,7 @@ type Merger struct {
 	stop                             StopReason
 	start, end                       time.Time
 	all                              *hist.Snapshot
+	startLag                         *hist.Snapshot // the open model's; nil in the closed one
 	scenarioStats                    map[string]*ScenarioStats
 	requests                         map[string]*RequestStats
 	errors                           map[string]int64
@@ -376,6 +377,12 @@ func (m *Merger) fold(r *Result) {
 		m.end = r.End
 	}
 	m.all.Merge(r.all)
+	if r.startLag != nil {
+		if m.startLag == nil {
+			m.startLag = newSnapshot()
+		}
+		m.startLag.Merge(r.startLag)
+	}
 	for name, s := range r.Scenarios {
 		acc := m.scenarioStats[name]
 		acc.OK += s.OK
@@ -460,6 +467,10 @@ func (m *Merger) Result() (*Result, error) {
 		all:       cloneSnapshot(m.all), maxFailures: m.maxFailures,
 	}
 	res.latency = latencyOf(res.all)
+	if m.startLag != nil {
+		res.startLag = cloneSnapshot(m.startLag)
+		res.StartLag = latencyOf(res.startLag)
+	}
 	if m.opts != nil {
 		o := *m.opts
 		o.Thresholds, o.Stages = slices.Clone(o.Thresholds), slices.Clone(o.Stages)

@@ -107,6 +107,9 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	if r.all != nil {
 		j.Latency = toJSONLatency(r.latency, r.all)
 	}
+	if r.startLag != nil {
+		j.StartLag = toJSONLatency(r.StartLag, r.startLag)
+	}
 	for _, t := range r.Thresholds {
 		jt := resultjson.Threshold{Expr: t.Expr, Pass: t.Pass}
 		if !math.IsNaN(t.Value) && !math.IsInf(t.Value, 0) {
@@ -173,6 +176,9 @@ func ReadResult(r io.Reader) (*Result, error) {
 		if res.latency, res.all, err = latencyOfJSON(j.Latency); err != nil {
 			return nil, fmt.Errorf("%w: run latency: %v", ErrResultFormat, err)
 		}
+	}
+	if res.StartLag, res.startLag, err = latencyOfJSON(j.StartLag); err != nil {
+		return nil, fmt.Errorf("%w: start lag: %v", ErrResultFormat, err)
 	}
 	for _, t := range j.Thresholds {
 		v := math.NaN()

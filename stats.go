@@ -59,6 +59,13 @@ type Result struct {
 	// intended time, or when the run ended first. Both are zero in the
 	// closed model.
 	Scheduled, Dropped int64
+	// StartLag is how late each start of the open model began against its
+	// intended time: the scheduler's and the worker pool's own delay,
+	// which every scenario's Latency includes and its ServiceTime leaves
+	// out. A p99 of a few hundred microseconds is the generator keeping
+	// its promise; milliseconds mean it is short of CPU or of workers.
+	// The zero value in the closed model.
+	StartLag Latency
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.
 	Thresholds []ThresholdResult
@@ -80,6 +87,7 @@ type Result struct {
 
 	latency     Latency        // of every scenario run, all scenarios merged
 	all         *hist.Snapshot // the histogram behind latency
+	startLag    *hist.Snapshot // the histogram behind StartLag; nil in the closed model
 	maxFailures int            // Runner.MaxFailures, for Passed
 	opts        *runOptions    // the options the run ran with, for the JSON result
 	shares      []shareRow     // a merge's: one row per share merged, by share; nil otherwise
@@ -193,6 +201,8 @@ type runStats struct {
 	active, maxActive   atomic.Int64
 	setupFailed         atomic.Int64
 	interrupted         atomic.Int64
+
+	startLag hist.Histogram // the open model's starts: how late each began
 
 	scenarios []*scenarioStats // indexed like registrySnapshot.scenarios
 	picker    scenarioStats    // the steps the ScenarioPicker failed, as PickerScenario
@@ -379,6 +389,10 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 		res.Scenarios[PickerScenario] = &ScenarioStats{Failed: n}
 	}
 	res.latency, res.all = latencyOf(all), all
+	if st.open {
+		res.startLag = st.startLag.Snapshot()
+		res.StartLag = latencyOf(res.startLag)
+	}
 	st.reqs.Range(func(k, v any) bool {
 		r := v.(*requestStats)
 		if withLatency == nil || withLatency(k.(string)) {

@@ -14,6 +14,10 @@
 //	loadgen -url http://127.0.0.1:18080/ -workers 1 -max-runs 1
 //	loadgen -url http://127.0.0.1:18080/ -rate 1000 -max-workers 50 -duration 8s
 //
+// With -rate the line also has scheduled, dropped, rate_achieved and the
+// start lag's p50, p99 and max in nanoseconds (start_lag_p99_ns...).
+// -cpuprofile and -memprofile write pprof profiles of the run.
+//
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
 // other host is refused with exit status 2, as are bad flags.
 package main
@@ -71,6 +75,8 @@ type options struct {
 	maxRuns    int
 	rate       float64 // the open model: starts per second; zero: closed
 	maxWorkers int     // the open model's pool of sessions
+	cpuProfile string  // where to write a CPU profile of the run
+	memProfile string  // where to write an allocation profile of the run
 }
 
 // parseArgs reads the flags (the same as floor's) and checks them.
@@ -84,6 +90,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxRuns, "max-runs", 0, "scenario runs per worker; 0: no limit")
 	fs.Float64Var(&o.rate, "rate", 0, "open model: scenario runs started per second (needs -duration); 0: closed model")
 	fs.IntVar(&o.maxWorkers, "max-workers", 0, "open model: sessions available; 0: -workers when given, else rate x 1s")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile of the run (go tool pprof -sample_index=alloc_objects) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -172,7 +180,14 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		MaxWorkers: o.maxWorkers,
 		Output:     io.Discard,
 	}
+	stopProfiles, err := startProfiles(o)
+	if err != nil {
+		return err
+	}
 	res, err := r.Run(ctx)
+	if perr := stopProfiles(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return err
 	}
@@ -184,6 +199,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.rate > 0 {
 		out["scheduled"], out["dropped"] = res.Scheduled, res.Dropped
 		out["rate_achieved"] = float64(res.Started) / res.Elapsed.Seconds()
+		out["start_lag_p50_ns"], out["start_lag_p99_ns"] = res.StartLag.P50.Nanoseconds(), res.StartLag.P99.Nanoseconds()
+		out["start_lag_max_ns"] = res.StartLag.Max.Nanoseconds()
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // result is the JSON line loadgen prints.
@@ -20,6 +21,7 @@ type result struct {
 	Scheduled *int64   `json:"scheduled"`
 	Dropped   *int64   `json:"dropped"`
 	Rate      *float64 `json:"rate_achieved"`
+	LagP99    *int64   `json:"start_lag_p99_ns"`
 }
 
 // runJSON runs loadgen with args and decodes its one output line.
@@ -37,8 +39,8 @@ func runJSON(t *testing.T, args ...string) result {
 	if err := json.Unmarshal([]byte(lines[0]), &raw); err != nil {
 		t.Fatalf("output %q is not JSON: %v", lines[0], err)
 	}
-	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 6) {
-		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved with -rate); got %q", lines[0])
+	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 9) {
+		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved, start_lag_p50_ns, start_lag_p99_ns, start_lag_max_ns with -rate); got %q", lines[0])
 	}
 	var res result
 	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil {
@@ -110,6 +112,9 @@ func TestRunRate(t *testing.T) {
 	}
 	if got := *res.OK + *res.Failed + *res.Dropped; got != *res.Scheduled {
 		t.Errorf("ok+failed+dropped = %d, want scheduled %d", got, *res.Scheduled)
+	}
+	if res.LagP99 == nil || *res.LagP99 <= 0 || *res.LagP99 > int64(time.Second) {
+		t.Errorf("start_lag_p99_ns = %v, want a lag between 0 and 1 s", res.LagP99)
 	}
 	if *res.Rate < 150 || *res.Rate > 250 {
 		t.Errorf("rate_achieved = %v, want about 200", *res.Rate)

@@ -31,6 +31,10 @@ type Summary struct {
 	StopReason string // why the run stopped, e.g. "duration"
 	Scheduled  int64  // the open model's starts; zero in the closed model
 	Dropped    int64  // the open model's starts that never began
+	// StartLag is how late the open model's starts began against their
+	// intended times (p50, p99, max), shown when the summary has
+	// Scheduled starts.
+	StartLag [3]time.Duration
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -89,6 +93,10 @@ func WriteSummary(w io.Writer, s Summary) {
 	fmt.Fprintln(w, strings.Join(parts, " | "))
 	for _, n := range s.Notes {
 		fmt.Fprintln(w, clean(n))
+	}
+	if s.Scheduled > 0 && s.Started > 0 {
+		fmt.Fprintf(w, "Start lag (open model: how late starts began against their intended times): p50 %s, p99 %s, max %s\n",
+			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
 	}
 
 	if len(s.Scenarios) > 0 {

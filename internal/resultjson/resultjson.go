@@ -53,6 +53,7 @@ type File struct {
 	SizingRate  float64             `json:"sizing_rate,omitempty"`
 	MaxFailures int                 `json:"max_failures_allowed,omitempty"`
 	Latency     *Latency            `json:"latency,omitempty"`
+	StartLag    *Latency            `json:"start_lag,omitempty"` // the open model only
 	Thresholds  []Threshold         `json:"thresholds,omitempty"`
 	Errors      []Error             `json:"errors,omitempty"`
 	Scenarios   map[string]Scenario `json:"scenarios"`
