@@ -18,12 +18,40 @@ func (s *Session) endScenario() {
 	bodies := s.bodies
 	s.bodies = s.bodies[:0]
 	s.mu.Unlock()
-	for i, b := range bodies {
+	for _, b := range bodies {
 		if !b.closed.Load() {
 			b.drainAndClose()
 		}
+	}
+	s.mu.Lock()
+	for i, b := range bodies {
+		if len(s.spare) < maxSpareBodies && !b.aborted {
+			s.spare = append(s.spare, b)
+		}
 		bodies[i] = nil
 	}
+	s.mu.Unlock()
+}
+
+// maxSpareBodies is how many bodies of ended runs a session keeps to
+// track its next requests with.
+const maxSpareBodies = 4
+
+// newBody returns a trackedBody for a request: one of an ended run's, or
+// a new one. A response body belongs to its scenario run: once the run
+// ended (and the session closed what the scenario left open), its
+// tracker serves a later request of the session, which saves a request
+// an allocation.
+func (s *Session) newBody() *trackedBody {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.spare); n > 0 {
+		b := s.spare[n-1]
+		s.spare[n-1] = nil
+		s.spare = s.spare[:n-1]
+		return b
+	}
+	return new(trackedBody)
 }
 
 // drainLimit bounds how much of a forgotten body is read to keep its
@@ -48,6 +76,7 @@ type trackedBody struct {
 	err      error // sticky error once the limit is passed
 	done     bool  // latency recorded
 	draining bool  // the session drains what the scenario left
+	aborted  bool  // the drain's timer fired: abort may still run, so the tracker is not reused
 	closed   atomic.Bool
 	s        *Session
 	shared   bool               // the request uses the session's reusable timeout context
@@ -138,7 +167,7 @@ func (b *trackedBody) drainAndClose() {
 	b.draining = true
 	t := time.AfterFunc(drainWait, b.abort) // a slow or endless body is not worth its connection
 	io.CopyN(io.Discard, b, drainLimit)
-	t.Stop()
+	b.aborted = !t.Stop()
 	b.Close()
 }
 

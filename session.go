@@ -61,6 +61,7 @@ type Session struct {
 	trans   *http.Transport // the worker's own transport, closed when the session ends
 	mu      sync.Mutex      // guards bodies, rt, names, key, values and SetHeader's copies
 	bodies  []*trackedBody  // bodies handed out during the current scenario run
+	spare   []*trackedBody  // bodies of ended runs, to track the next requests (see newBody)
 	// rt bounds requests without a context and a timer per request.
 	rt     reqTimeout
 	recent [4]atomic.Pointer[nameEntry] // the names of its latest requests, for statsFor

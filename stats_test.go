@@ -311,7 +311,8 @@ func TestStatsStartedEqualsOKPlusFailed(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		snap := run.Snapshot()
 		assert.GreaterOrEqual(t, snap.Started, snap.OK+snap.Failed, "snapshot: a run counted as done before started")
-		assert.LessOrEqual(t, snap.Started, snap.OK+snap.Failed+workers, "snapshot: more runs in flight than workers")
+		// No upper bound: between the loads of OK and of Started, the
+		// workers may end and start any number of runs.
 		time.Sleep(20 * time.Millisecond)
 	}
 	res, err := run.Wait()

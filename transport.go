@@ -57,7 +57,8 @@ func (t *measuringTransport) send(req *http.Request) (*http.Request, *trackedBod
 	if sc, ok := parent.(*sharedCtx); ok && sc.s == s {
 		parent, stamped = sc.parent, true
 	}
-	b := &trackedBody{s: s, st: st, start: start, limit: rs.cfg.MaxResponseBytes, timeout: t.timeout, parent: parent, method: req.Method, url: req.URL}
+	b := s.newBody()
+	*b = trackedBody{s: s, st: st, start: start, limit: rs.cfg.MaxResponseBytes, timeout: t.timeout, parent: parent, method: req.Method, url: req.URL}
 	if t.timeout > 0 {
 		var ctx context.Context
 		if s.trans != nil {
