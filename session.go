@@ -40,6 +40,11 @@ type SessionConfig struct {
 // request timeout): read the scenario's ctx, not resp.Request.Context().
 // Each redirect hop gets its own RequestTimeout. Never call t.FailNow (or testify's
 // require) inside a scenario: return an error instead.
+//
+// A response belongs to its scenario run: when the run ends, the session
+// drains and closes the bodies the scenario left open, and a later request
+// may reuse what tracked them, so do not keep a response body beyond the
+// run that received it.
 type Session struct {
 	// Worker is the worker's number, from 0 (Molotov's worker_id).
 	Worker int
