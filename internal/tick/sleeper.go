@@ -57,7 +57,7 @@ func (s *Sleeper) Sleep(d time.Duration) bool {
 		s.t.Reset(d)
 		select {
 		case <-s.t.C:
-			return true
+			return !s.closed.Load() // Close may have come as the timer fired
 		case <-s.quit:
 			s.t.Stop()
 			return false

@@ -11,13 +11,13 @@
 //
 // Start calls a function at a steady period; Schedule calls it again after
 // whatever delay it returns, for a caller that knows when it is next
-// needed.
+// needed. Schedule waits on a Sleeper, which also serves a caller that
+// needs to wake within microseconds.
 package tick
 
 import (
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -36,16 +36,10 @@ func Start(period time.Duration, fn func()) (stop func()) {
 	return startTicker(period, fn)
 }
 
-// startFile runs fn at each expiry of a periodic timer file: one whose
-// reads block until the timer has expired and return the number of
-// expiries since the last read (a Linux timerfd).
-func startFile(f *os.File, fn func()) func() {
-	return loopFile(f, func() error { fn(); return nil })
-}
-
-// loopFile calls step at each expiry of the timer file f, from a
-// goroutine of its own, until the returned stop is called or step fails.
-func loopFile(f *os.File, step func() error) (stop func()) {
+// startFile runs fn at each expiry of a periodic timer file, from a
+// goroutine of its own: one whose reads block until the timer has expired
+// and return the number of expiries since the last read (a Linux timerfd).
+func startFile(f *os.File, fn func()) (stop func()) {
 	var stopped atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -56,9 +50,7 @@ func loopFile(f *os.File, step func() error) (stop func()) {
 			if _, err := f.Read(n[:]); err != nil || stopped.Load() {
 				return
 			}
-			if step() != nil {
-				return
-			}
+			fn()
 		}
 	}()
 	return func() {
@@ -75,54 +67,23 @@ func loopFile(f *os.File, step func() error) (stop func()) {
 // caller that knows when it is next needed, and that would otherwise be
 // woken often for nothing. stop behaves as Start's.
 func Schedule(first time.Duration, fn func() (next time.Duration)) (stop func()) {
-	first = max(first, MinDelay)
-	if f, err := newTimerFileAt(first, 0); err == nil {
-		if rc, err := f.SyscallConn(); err == nil {
-			return scheduleFile(f, rc, fn)
-		}
-		f.Close()
-	}
-	return scheduleTimer(first, fn)
+	return scheduleOn(NewSleeper(), first, fn)
 }
 
 // MinDelay is the shortest delay Schedule waits between calls.
 const MinDelay = time.Millisecond
 
-// scheduleFile is Schedule on a one-shot timer file, re-armed after each
-// call.
-func scheduleFile(f *os.File, rc syscall.RawConn, fn func() time.Duration) func() {
-	return loopFile(f, func() error {
-		return rearm(rc, max(fn(), MinDelay)) // fails once stop closed f
-	})
-}
-
-// scheduleTimer is Schedule on a time.Timer.
-func scheduleTimer(first time.Duration, fn func() time.Duration) func() {
-	t := time.NewTimer(first)
-	quit := make(chan struct{})
+// scheduleOn is Schedule on the sleeper s, which stop closes.
+func scheduleOn(s *Sleeper, first time.Duration, fn func() time.Duration) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for {
-			select {
-			case <-t.C:
-				select {
-				case <-quit:
-					return
-				default:
-				}
-				t.Reset(max(fn(), MinDelay))
-			case <-quit:
-				return
-			}
+		for d := first; s.Sleep(max(d, MinDelay)); {
+			d = fn()
 		}
 	}()
-	var once atomic.Bool
 	return func() {
-		if !once.Swap(true) {
-			t.Stop()
-			close(quit)
-		}
+		s.Close()
 		<-done
 	}
 }
@@ -131,5 +92,5 @@ func scheduleTimer(first time.Duration, fn func() time.Duration) func() {
 // is no timer file: the period is counted from the end of a call rather
 // than kept in phase, which no caller of Start needs.
 func startTicker(period time.Duration, fn func()) func() {
-	return scheduleTimer(period, func() time.Duration { fn(); return period })
+	return scheduleOn(newTimerSleeper(), period, func() time.Duration { fn(); return period })
 }

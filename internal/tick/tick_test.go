@@ -107,7 +107,9 @@ var schedulers = []struct {
 	schedule func(time.Duration, func() time.Duration) func()
 }{
 	{"Schedule", Schedule},
-	{"timer", scheduleTimer},
+	{"timer", func(first time.Duration, fn func() time.Duration) func() {
+		return scheduleOn(newTimerSleeper(), first, fn)
+	}},
 }
 
 func TestScheduleWaitsTheDelayFnReturns(t *testing.T) {
