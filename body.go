@@ -45,10 +45,7 @@ const maxSpareBodies = 4
 func (s *Session) newBody() *trackedBody {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := len(s.spare); n > 0 {
-		b := s.spare[n-1]
-		s.spare[n-1] = nil
-		s.spare = s.spare[:n-1]
+	if b, ok := popLast(&s.spare); ok {
 		return b
 	}
 	return new(trackedBody)

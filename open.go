@@ -52,10 +52,7 @@ func (rs *runState) newOpenSchedule() *openSchedule {
 func (o *openSchedule) release(off time.Duration) (dropped bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if n := len(o.idle); n > 0 {
-		w := o.idle[n-1]
-		o.idle[n-1] = nil
-		o.idle = o.idle[:n-1]
+	if w, ok := popLast(&o.idle); ok {
 		w.start <- off // never blocks: w's channel is empty while it is idle
 		return false
 	}
