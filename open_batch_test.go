@@ -80,7 +80,12 @@ func TestOpenModelReusesTheLastFreeWorker(t *testing.T) {
 	r := Runner{Registry: reg, Rate: 500, MaxWorkers: 50, Duration: 400 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{}}
 	res, err := r.Run(context.Background())
 	require.NoError(t, err)
-	require.EqualValues(t, 200, res.OK)
+	require.EqualValues(t, 200, res.Scheduled)
+	require.Equal(t, res.Scheduled, res.Started+res.Dropped)
+	require.Equal(t, res.Started, res.OK)
+	// The last starts may be dropped when the stop at Duration overtakes
+	// them on a loaded machine; enough must run to reach the whole pool.
+	require.GreaterOrEqual(t, res.OK, int64(150))
 	// Handed round the pool, 200 starts would reach all 50 workers.
 	assert.LessOrEqual(t, len(used), 10, "workers used: %d of 50", len(used))
 }
