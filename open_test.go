@@ -62,10 +62,9 @@ func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
 		r := Runner{Registry: reg, BaseURL: srv.URL, Rate: 200, MaxWorkers: 1, MaxLag: maxLag, Duration: 2 * time.Second, Quiet: true}
 		run, err := r.Start(context.Background())
 		require.NoError(t, err)
-		start := run.rs.start
 		res, err := run.Wait()
 		require.NoError(t, err)
-		return res, h, start
+		return res, h, res.Start
 	}
 
 	t.Run("MaxLag 1s", func(t *testing.T) {
@@ -176,25 +175,45 @@ func TestOpenModelSizing(t *testing.T) {
 	t.Logf("sizing stopped at %.0f starts/s after %v, failure ratio %.0f%%", res.SizingRate, res.Elapsed.Round(time.Millisecond), res.SizingRatio)
 }
 
-// A start due before its worker's session existed (here, every start due
-// during a slow Setup) is still an open-model run: its latency counts from
-// when it was due, and it has a service time.
-func TestOpenModelStartDueBeforeTheSession(t *testing.T) {
+// The open model sets its workers up before its time zero: a slow Setup
+// delays the run's clock, not its first starts. With StartAt, the clock
+// does not wait: a start due before its worker's session existed is still
+// an open-model run, whose latency counts from when it was due, and it has
+// a service time.
+func TestOpenModelSetsUpBeforeTimeZero(t *testing.T) {
 	const setup = 300 * time.Millisecond
-	reg := NewRegistry()
-	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
-		time.Sleep(setup)
-		return nil, nil
+	run := func(t *testing.T, startAt time.Time) (*Result, time.Time) {
+		reg := NewRegistry()
+		reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+			time.Sleep(setup)
+			return nil, nil
+		})
+		reg.Scenario("a", 1, func(ctx context.Context, s *Session) error { return nil })
+		r := Runner{Registry: reg, Rate: 20, MaxWorkers: 2, MaxLag: 10 * time.Second, Duration: 600 * time.Millisecond, StartAt: startAt, Quiet: true}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		before := time.Now()
+		res, err := r.Run(ctx)
+		require.NoError(t, err)
+		require.Positive(t, res.Started)
+		sc := res.Scenarios["a"]
+		assert.Equal(t, sc.hist.Count, sc.serviceHist.Count, "every run has a service time")
+		assert.Less(t, sc.ServiceTime.Max, setup/2, "the scenario itself takes no time")
+		return res, before
+	}
+	t.Run("clock starts once set up", func(t *testing.T) {
+		res, before := run(t, time.Time{})
+		assert.GreaterOrEqual(t, res.Start.Sub(before), setup, "time zero comes after Setup")
+		assert.EqualValues(t, 12, res.Scheduled, "Rate × Duration, all after Setup")
+		assert.EqualValues(t, 12, res.Started)
+		assert.Less(t, res.Scenarios["a"].Latency.Max, setup/2, "no start waited for Setup")
+		assert.Less(t, res.StartLag.Max, setup/2)
 	})
-	reg.Scenario("a", 1, func(ctx context.Context, s *Session) error { return nil })
-	r := Runner{Registry: reg, Rate: 20, MaxWorkers: 1, MaxLag: 10 * time.Second, Duration: 600 * time.Millisecond, Quiet: true}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := r.Run(ctx)
-	require.NoError(t, err)
-	sc := res.Scenarios["a"]
-	require.Positive(t, res.Started)
-	assert.Equal(t, sc.hist.Count, sc.serviceHist.Count, "every run has a service time")
-	assert.GreaterOrEqual(t, sc.Latency.Max, setup/2, "the first start waited for Setup: its latency from when it was due shows it")
-	assert.Less(t, sc.ServiceTime.Max, setup/2, "the scenario itself takes no time")
+	t.Run("StartAt does not wait", func(t *testing.T) {
+		startAt := time.Now().Add(100 * time.Millisecond)
+		res, _ := run(t, startAt)
+		assert.True(t, res.Start.Equal(startAt), "time zero is StartAt: %v, want %v", res.Start, startAt)
+		assert.GreaterOrEqual(t, res.Scenarios["a"].Latency.Max, setup/2, "the first start waited for Setup: its latency from when it was due shows it")
+		assert.GreaterOrEqual(t, res.StartLag.Max, setup/2)
+	})
 }

@@ -49,9 +49,11 @@ type runState struct {
 	statsd     *statsd.Client // Runner.Statsd; nil: none
 	open       *openSchedule  // Runner.Rate; nil: the closed model
 	gate       *workerGate    // closed-model Stages: which workers may run; nil: all
-	start      time.Time
-	elapsed    atomic.Int64 // nanoseconds, set once every worker ended
-	wg         sync.WaitGroup
+	start      time.Time      // the run's time zero; moved once (setStart) while a Snapshot may read it
+	startMu    sync.Mutex     // guards start against Snapshot while setStart moves it
+	elapsed    atomic.Int64   // nanoseconds, set once every worker ended
+	wg         sync.WaitGroup // the workers
+	setups     sync.WaitGroup // the open model's workers still setting up
 
 	refused   refusals    // failures from refused connections, to tell a target that is down
 	panics    panicStacks // distinct panic stacks, printed once at the end under Verbose 1
@@ -128,6 +130,31 @@ func (rs *runState) reason() StopReason {
 	return rs.stopReason
 }
 
+// startWorkers starts the share's workers, each after its ramp-up delay.
+func (rs *runState) startWorkers() {
+	for j := 0; j < rs.share.workers; j++ {
+		id := rs.share.seg.Item(j) // the whole run's worker number
+		var delay time.Duration
+		if rs.cfg.RampUp > 0 {
+			delay = time.Duration(int64(rs.cfg.RampUp) * int64(id) / int64(rs.cfg.Workers))
+		}
+		rs.wg.Add(1)
+		if rs.open != nil {
+			rs.setups.Add(1)
+		}
+		w := &worker{rs: rs, id: id, delay: delay}
+		go w.start()
+	}
+}
+
+// setStart moves the run's time zero to t. Only the goroutines started
+// after it read rs.start without startMu.
+func (rs *runState) setStart(t time.Time) {
+	rs.startMu.Lock()
+	defer rs.startMu.Unlock()
+	rs.start = t
+}
+
 // run drives the whole run after GlobalSetup and returns its Result.
 func (rs *runState) run() *Result {
 	cfg := &rs.cfg
@@ -147,6 +174,17 @@ func (rs *runState) run() *Result {
 	}()
 	defer func() { <-watched }()
 	defer rs.cancel()
+	if rs.open != nil {
+		// The open model's workers are set up before its time zero, so
+		// that the schedule's first starts find them ready rather than
+		// queue behind the set-ups (as k6's pre-allocated VUs). Without
+		// StartAt the run's clock starts once they are.
+		rs.startWorkers()
+		rs.setups.Wait()
+		if cfg.StartAt.IsZero() {
+			rs.setStart(time.Now())
+		}
+	}
 	rs.await() // Runner.StartAt; an empty share stops here
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
@@ -156,22 +194,14 @@ func (rs *runState) run() *Result {
 
 	if rs.open != nil {
 		go rs.schedule(rs.open)
+	} else {
+		rs.startWorkers()
 	}
 	if rs.gate != nil {
 		stopShape := rs.shapeWorkers()
 		defer stopShape()
 	}
 	allDone := make(chan struct{})
-	for j := 0; j < rs.share.workers; j++ {
-		id := rs.share.seg.Item(j) // the whole run's worker number
-		var delay time.Duration
-		if cfg.RampUp > 0 {
-			delay = time.Duration(int64(cfg.RampUp) * int64(id) / int64(cfg.Workers))
-		}
-		rs.wg.Add(1)
-		w := &worker{rs: rs, id: id, delay: delay}
-		go w.start()
-	}
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
 	rs.elapsed.Store(int64(time.Since(rs.start)))
@@ -236,13 +266,16 @@ func (rs *runState) resultWith(withLatency func(name string) bool) *Result {
 	if !rs.share.seg.Whole() {
 		res.Segment = rs.share.seg.String()
 	}
-	res.Start = rs.start.Round(0).UTC()
+	rs.startMu.Lock()
+	start := rs.start
+	rs.startMu.Unlock()
+	res.Start = start.Round(0).UTC()
 	res.refused, res.refusedHosts = rs.refused.figures()
 	res.StopReason = rs.reason()
 	if e := rs.elapsed.Load(); e > 0 {
 		res.Elapsed = time.Duration(e)
 	} else {
-		res.Elapsed = max(time.Since(rs.start), 0) // zero while waiting for StartAt
+		res.Elapsed = max(time.Since(start), 0) // zero while waiting for StartAt
 	}
 	if rs.sizing != nil {
 		if w, ratio, ok := rs.sizing.reached(); ok {

@@ -52,6 +52,9 @@ type worker struct {
 // returns; otherwise (stopped, a failed set-up, a last run) it tears the
 // worker down itself.
 func (w *worker) start() {
+	if w.rs.open != nil {
+		defer w.rs.setups.Done() // last: set up and waiting for starts, or torn down
+	}
 	handOff := false
 	defer func() {
 		if !handOff {
