@@ -20,6 +20,10 @@ import (
 type Sleeper struct {
 	f      *os.File // the timer file; nil on the time.Timer fallback
 	rc     syscall.RawConn
+	arm    func(fd uintptr) // sets the timer file to expire after d; made once, so that Sleep does not allocate
+	d      time.Duration
+	armErr error
+	buf    [8]byte // the timer file's count of expiries, read and ignored
 	t      *time.Timer
 	quit   chan struct{} // closed by Close
 	closed atomic.Bool
@@ -31,6 +35,7 @@ func NewSleeper() *Sleeper {
 	if f, err := newTimerFileAt(0, 0); err == nil {
 		if rc, err := f.SyscallConn(); err == nil {
 			s.f, s.rc = f, rc
+			s.arm = func(fd uintptr) { s.armErr = rearm(fd, s.d) }
 			return s
 		}
 		f.Close()
@@ -63,11 +68,11 @@ func (s *Sleeper) Sleep(d time.Duration) bool {
 			return false
 		}
 	}
-	if rearm(s.rc, d) != nil {
+	s.d = d
+	if s.rc.Control(s.arm) != nil || s.armErr != nil {
 		return false // closed
 	}
-	var n [8]byte
-	_, err := s.f.Read(n[:]) // closing the file makes a blocked read return at once
+	_, err := s.f.Read(s.buf[:]) // closing the file makes a blocked read return at once
 	return err == nil && !s.closed.Load()
 }
 

@@ -51,3 +51,17 @@ func TestSleeperCloseEndsASleep(t *testing.T) {
 		})
 	}
 }
+
+// A Sleep allocates nothing: the open model's scheduler sleeps between
+// its starts, thousands of times a second.
+func TestSleeperSleepAllocatesNothing(t *testing.T) {
+	for _, tt := range sleepers {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.new()
+			defer s.Close()
+			if n := testing.AllocsPerRun(200, func() { s.Sleep(time.Microsecond) }); n != 0 {
+				t.Errorf("Sleep allocates %v times", n)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package tick
 
 import (
 	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,14 +27,9 @@ func newTimerFileAt(first, interval time.Duration) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "timerfd"), nil
 }
 
-// rearm makes the one-shot timer file behind rc expire once more, after
-// d. It fails once the file is closed.
-func rearm(rc syscall.RawConn, d time.Duration) error {
-	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = setTimer(int(fd), d, 0) }); err != nil {
-		return err
-	}
-	return serr
+// rearm makes the one-shot timer file fd expire once more, after d.
+func rearm(fd uintptr, d time.Duration) error {
+	return setTimer(int(fd), d, 0)
 }
 
 func setTimer(fd int, first, interval time.Duration) error {

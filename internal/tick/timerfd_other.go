@@ -5,7 +5,6 @@ package tick
 import (
 	"errors"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -19,6 +18,6 @@ func newTimerFileAt(time.Duration, time.Duration) (*os.File, error) {
 	return newTimerFile(0)
 }
 
-func rearm(syscall.RawConn, time.Duration) error {
+func rearm(uintptr, time.Duration) error {
 	return errors.New("tick: no timerfd on this system")
 }
