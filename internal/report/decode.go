@@ -63,6 +63,13 @@ func Decode(data []byte, label string) (*Run, error) {
 		Options: optionFacts,
 	}
 	run.Facts = factsOf(&r, run.Open)
+	if run.Open {
+		h, err := snapshotOf(r.StartLag)
+		if err != nil {
+			return nil, fmt.Errorf("%w: start lag: %v", ErrFormat, err)
+		}
+		run.StartLag = curveOf(h)
+	}
 	run.Timeline = timelineOf(&r, &opts, run.Open)
 	run.Stages = stageEnds(&opts, r.Elapsed)
 	run.Segments = segmentsOf(&r, run.Open)
@@ -107,6 +114,9 @@ func factsOf(r *result, open bool) []Fact {
 	facts = append(facts, Fact{"Requests", fmt.Sprintf("%s, %s without a response", count(reqs), count(reqErrs))})
 	if open {
 		facts = append(facts, Fact{"Starts", fmt.Sprintf("%s scheduled, %s dropped (%s)", count(r.Scheduled), count(r.Dropped), pct(r.Dropped, r.Scheduled))})
+		if l := r.StartLag; l != nil && r.Started > 0 {
+			facts = append(facts, Fact{"Start lag", fmt.Sprintf("p50 %s · p99 %s · max %s", dur(l.P50), dur(l.P99), dur(l.Max))})
+		}
 	}
 	facts = append(facts,
 		Fact{"Workers", fmt.Sprintf("%d at most", r.MaxWorkers)},

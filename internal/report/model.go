@@ -26,6 +26,10 @@ type Run struct {
 	// Stages are the seconds from the start at which each stage of the
 	// load shape ended, within the run.
 	Stages []float64 `json:"stages,omitempty"`
+	// StartLag is the open model's start lag by percentile: how late each
+	// start began against its intended time. Nil in the closed model, and
+	// for a result that does not record it.
+	StartLag *Curve `json:"start_lag,omitempty"`
 
 	Scenarios  []Scenario  `json:"scenarios"`
 	Requests   []Request   `json:"requests"`

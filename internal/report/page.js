@@ -9,7 +9,7 @@
 	var colors = {
 		ok: "#2e9e5b", failed: "#d64545", p50: "#3b82f6", p90: "#a855f7", p99: "#e8590c",
 		workers: "#0d9488", target: "#8a94a0", started: "#3b82f6", dropped: "#e8590c",
-		latency: "#3b82f6", service: "#0d9488"
+		latency: "#3b82f6", service: "#0d9488", lag: "#d97706"
 	};
 	// Printed pages are light whatever the screen's theme.
 	var printTheme = { fg: "#1c2024", axis: "#444", grid: "rgba(0,0,0,0.1)", stage: "rgba(60,60,60,0.6)" };
@@ -278,16 +278,69 @@
 		return out;
 	}
 
+	// percentileChart draws curves by percentile, HdrHistogram style: the
+	// x axis in nines, the y axis log.
+	function percentileChart(parent, title, note, curves) {
+		var el = card(parent, title, note);
+		add(el, function (width, th) {
+			var series = [{ label: "percentile", value: function (u, v) { return fmtNines(v); } }];
+			var lo = Infinity, hi = 0;
+			curves.forEach(function (c) {
+				var s = styleFor(c.run, c.color);
+				s.label = seriesLabel(c.run, c.label);
+				s.value = function (u, v) { return fmtMs(v); };
+				s.spanGaps = true;
+				s.points = { show: c.curve.nines.length < 3, size: 5 };
+				series.push(s);
+				c.curve.ms.forEach(function (v) {
+					lo = Math.min(lo, Math.max(v, 0.001));
+					hi = Math.max(hi, v);
+				});
+			});
+			var cols = join(curves.map(function (c) {
+				return { x: c.curve.nines, y: c.curve.ms.map(function (v) { return Math.max(v, 0.001); }) };
+			}));
+			var x = cols[0];
+			var top = Math.max(1, Math.ceil(x[x.length - 1]));
+			var ySplits = function (u, i, min, max) { return logSplits(u, i, min, max); };
+			return {
+				opts: {
+					width: width, height: 240, series: series,
+					scales: {
+						x: { time: false, range: [0, top] },
+						y: { distr: 3, log: 10, range: function () { return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi)))]; } }
+					},
+					axes: [
+						{ stroke: th.axis, grid: { stroke: th.grid, width: 1 }, ticks: { stroke: th.grid, width: 1 },
+							splits: function () { var s = []; for (var n = 0; n <= top; n++) s.push(n); return s; },
+							values: function (u, splits) { return splits.map(fmtNines); } },
+						{ stroke: th.axis, grid: { stroke: th.grid, width: 1 }, ticks: { stroke: th.grid, width: 1 }, size: 60,
+							splits: ySplits, filter: function (u, splits) { return splits; },
+							values: function (u, splits) { return splits.map(fmtMs); } }
+					],
+					cursor: { points: { size: 6 } },
+					legend: { live: true }
+				},
+				data: cols
+			};
+		});
+	}
+
 	function distCharts() {
 		var names = [];
 		runs.forEach(function (r) {
 			r.scenarios.forEach(function (s) { if (s.curve && names.indexOf(s.name) < 0) names.push(s.name); });
 		});
+		var lag = [];
+		runs.forEach(function (r, i) {
+			if (r.start_lag) lag.push({ run: i, label: "start lag", curve: r.start_lag, color: colors.lag });
+		});
 		var parent = document.getElementById("dist-charts");
-		if (!names.length) {
+		if (!names.length && !lag.length) {
 			empty(parent, "No scenario run ended: there is no latency to show.");
 			return;
 		}
+		var open = runs.some(function (r) { return r.open; });
 		names.forEach(function (name) {
 			var curves = [];
 			runs.forEach(function (r, i) {
@@ -297,51 +350,13 @@
 					if (s.service_curve) curves.push({ run: i, label: "service time", curve: s.service_curve, color: colors.service });
 				});
 			});
-			var open = runs.some(function (r) { return r.open; });
-			var el = card(parent, name, open ? "latency from the intended start, service time from the actual start" : "");
-			add(el, function (width, th) {
-				var series = [{ label: "percentile", value: function (u, v) { return fmtNines(v); } }];
-				var lo = Infinity, hi = 0;
-				curves.forEach(function (c) {
-					var s = styleFor(c.run, c.color);
-					s.label = seriesLabel(c.run, c.label);
-					s.value = function (u, v) { return fmtMs(v); };
-					s.spanGaps = true;
-					s.points = { show: c.curve.nines.length < 3, size: 5 };
-					series.push(s);
-					c.curve.ms.forEach(function (v) {
-						lo = Math.min(lo, Math.max(v, 0.001));
-						hi = Math.max(hi, v);
-					});
-				});
-				var cols = join(curves.map(function (c) {
-					return { x: c.curve.nines, y: c.curve.ms.map(function (v) { return Math.max(v, 0.001); }) };
-				}));
-				var x = cols[0];
-				var top = Math.max(1, Math.ceil(x[x.length - 1]));
-				var ySplits = function (u, i, min, max) { return logSplits(u, i, min, max); };
-				return {
-					opts: {
-						width: width, height: 240, series: series,
-						scales: {
-							x: { time: false, range: [0, top] },
-							y: { distr: 3, log: 10, range: function () { return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi)))]; } }
-						},
-						axes: [
-							{ stroke: th.axis, grid: { stroke: th.grid, width: 1 }, ticks: { stroke: th.grid, width: 1 },
-								splits: function () { var s = []; for (var n = 0; n <= top; n++) s.push(n); return s; },
-								values: function (u, splits) { return splits.map(fmtNines); } },
-							{ stroke: th.axis, grid: { stroke: th.grid, width: 1 }, ticks: { stroke: th.grid, width: 1 }, size: 60,
-								splits: ySplits, filter: function (u, splits) { return splits; },
-								values: function (u, splits) { return splits.map(fmtMs); } }
-						],
-						cursor: { points: { size: 6 } },
-						legend: { live: true }
-					},
-					data: cols
-				};
-			});
+			percentileChart(parent, name, open ? "latency from the intended start, service time from the actual start" : "", curves);
 		});
+		// The open model's start lag, of every scenario's starts: how well
+		// the schedule was kept.
+		if (lag.length) {
+			percentileChart(parent, "Start lag", "open model: how late each start began against its intended time", lag);
+		}
 	}
 
 	timeCharts();

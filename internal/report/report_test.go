@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,12 +28,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // The data a page embeds, for fixed JSON results of real runs: a closed
 // run that passed, an open run with dropped starts and failures within
-// its budget, a run that broke thresholds, one where every worker's
-// setup failed, so that no scenario ran, and the merge of a closed run
-// split in 4 shares, one of which broke the thresholds on its own, and
-// of 3 of them.
+// its budget, an open run whose few workers fell behind a rising rate,
+// so that its starts began late, a run that broke thresholds, one where
+// every worker's setup failed, so that no scenario ran, and the merge of
+// a closed run split in 4 shares, one of which broke the thresholds on
+// its own, and of 3 of them.
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"closed", "open-drops", "thresholds", "no-runs", "merged", "merged-partial"} {
+	for _, name := range []string{"closed", "open-drops", "open-lag", "thresholds", "no-runs", "merged", "merged-partial"} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 			require.NoError(t, err)
@@ -174,6 +176,70 @@ func TestDecodeFigures(t *testing.T) {
 	})
 }
 
+// The open model's start lag shows beside the starts scheduled and
+// dropped, p50, p99 and max, and as a curve by percentile; a closed run,
+// and an open one whose result does not record it, show none.
+func TestDecodeStartLag(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		open    bool
+		hasLag  bool // the result records the start lag
+		lagNote bool // the page says so in the distribution's heading
+	}{
+		{"closed", false, false, false},
+		{"thresholds", false, false, false},
+		{"merged", false, false, false},
+		{"open-drops", true, false, false}, // written before the start lag was measured
+		{"open-lag", true, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tt.name+".json"))
+			require.NoError(t, err)
+			var r result
+			require.NoError(t, json.Unmarshal(data, &r))
+			require.Equal(t, tt.hasLag, r.StartLag != nil, "the fixture")
+			run, err := Decode(data, tt.name)
+			require.NoError(t, err)
+			require.Equal(t, tt.open, run.Open)
+
+			labels := make([]string, len(run.Facts))
+			for i, f := range run.Facts {
+				labels[i] = f.Label
+			}
+			var buf bytes.Buffer
+			require.NoError(t, Write(&buf, NewPage([]*Run{run}, nil)))
+			page := markup(buf.String())
+			assert.Equal(t, tt.lagNote, strings.Contains(page, "per scenario; and the open model's start lag"), "the distribution's heading")
+			if !tt.hasLag {
+				assert.NotContains(t, labels, "Start lag")
+				assert.Nil(t, run.StartLag)
+				assert.NotContains(t, strings.ToLower(page), "start lag")
+				assert.NotContains(t, embeddedData(t, buf.String()), "start_lag")
+				return
+			}
+
+			l := r.StartLag
+			require.Positive(t, r.Started)
+			require.Positive(t, l.Max)
+			i := slices.Index(labels, "Start lag")
+			require.Positive(t, i, "facts: %q", labels)
+			assert.Equal(t, "Starts", labels[i-1], "beside the starts scheduled and dropped")
+			want := fmt.Sprintf("p50 %s · p99 %s · max %s", dur(l.P50), dur(l.P99), dur(l.Max))
+			assert.Equal(t, want, run.Facts[i].Value)
+			assert.Contains(t, page, "<dt>Start lag</dt><dd>"+html.EscapeString(want)+"</dd>", "in the verdict's figures, without a script")
+
+			c := run.StartLag
+			require.NotNil(t, c, "the curve of the start lag")
+			h, err := snapshotOf(l)
+			require.NoError(t, err)
+			assert.EqualValues(t, r.Started, h.Count, "one start lag per start")
+			assert.Equal(t, curveOf(h), c)
+			assert.Equal(t, sig(float64(l.Max)/1e6), c.Ms[len(c.Ms)-1], "the curve ends at the maximum")
+			assert.InDelta(t, float64(l.P99)/1e6, c.Ms[2*pointsPerNine], float64(l.P99)/1e6/64, "nines 2 is the p99")
+		})
+	}
+}
+
 // A share of a distributed run, or a merge that lacked shares, says so:
 // its figures are not the whole run's.
 func TestDecodeSegments(t *testing.T) {
@@ -263,6 +329,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"newer version", strings.Replace(string(good), `"version":1`, `"version":2`, 1), "version 2"},
 		{"bucket out of range", `{"schema":"molotov-go/result","version":1,"scenarios":{"a":{"latency":{"histogram":{"scheme":"log-linear-128/v1","count":1,"buckets":[[99999,1]]}}}}}`, `scenario "a": histogram bucket [99999, 1] is out of range`},
 		{"other histogram scheme", `{"schema":"molotov-go/result","version":1,"requests":{"GET /":{"latency":{"histogram":{"scheme":"hdr","count":0,"buckets":[]}}}}}`, `request "GET /": histogram scheme "hdr"`},
+		{"start lag of another histogram scheme", `{"schema":"molotov-go/result","version":1,"scheduled":1,"start_lag":{"histogram":{"scheme":"hdr","count":0,"buckets":[]}}}`, `start lag: histogram scheme "hdr"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Decode([]byte(tt.data), "x.json")
@@ -377,6 +444,12 @@ func TestVendoredChecksums(t *testing.T) {
 		assert.Equal(t, want, hex.EncodeToString(got[:]), name)
 	}
 }
+
+var scriptRE = regexp.MustCompile(`(?s)<script[^>]*>.*?</script>`)
+
+// markup returns the page without its scripts: what it shows without
+// them.
+func markup(page string) string { return scriptRE.ReplaceAllString(page, "") }
 
 var dataRE = regexp.MustCompile(`(?s)<script type="application/json" id="molotov-data">(.*?)</script>`)
 
