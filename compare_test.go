@@ -2,6 +2,10 @@ package molotov
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +106,95 @@ func TestCompareWarnsOfOtherOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// When both runs ran the open model, the run's row compares their start
+// lag p99, and a rise beyond the tolerance and by more than 1 ms is a
+// regression; otherwise nothing of the start lag shows, as before.
+func TestCompareStartLag(t *testing.T) {
+	const ms = time.Millisecond
+	closed := func() *Result {
+		return &Result{Started: 100, OK: 100, Elapsed: time.Second, latency: Latency{P50: 10 * ms, P99: 20 * ms}}
+	}
+	open := func(p99 time.Duration) *Result {
+		r := closed()
+		r.Scheduled = 100
+		r.StartLag = Latency{P50: p99 / 4, P99: p99, Max: 2 * p99}
+		return r
+	}
+	fixture := func(name string) *Result {
+		f, err := os.Open(filepath.Join("internal", "report", "testdata", name))
+		require.NoError(t, err)
+		defer f.Close()
+		r, err := ReadResult(f)
+		require.NoError(t, err)
+		return r
+	}
+	lagged := fixture("open-lag.json") // a start lag p99 of 99.4ms
+	tests := []struct {
+		name      string
+		old, new  *Result
+		compared  bool
+		regressed bool
+		cell      string // the start lag p99's cell in the text
+	}{
+		{"both closed", closed(), closed(), false, false, ""},
+		{"closed, then open", closed(), open(300 * time.Microsecond), false, false, ""},
+		{"open, then closed", open(300 * time.Microsecond), closed(), false, false, ""},
+		{"an open result that does not record it", fixture("open-drops.json"), lagged, false, false, ""},
+		{"steady", open(300 * time.Microsecond), open(320 * time.Microsecond), true, false, "300µs → 320µs (+6.7%)"},
+		{"better", open(5 * ms), open(ms), true, false, "5.0ms → 1.0ms (-80.0%)"},
+		{"within the tolerance", open(20 * ms), open(21 * ms), true, false, "20.0ms → 21.0ms (+5.0%)"},
+		{"scheduler jitter: 4 times worse, but by less than 1 ms", open(300 * time.Microsecond), open(1200 * time.Microsecond), true, false, "300µs → 1.2ms (+300.0%)"},
+		{"late by milliseconds", open(300 * time.Microsecond), open(1500 * time.Microsecond), true, true, "300µs → 1.5ms (+400.0%) !"},
+		{"the same open run", lagged, lagged, true, false, "99.4ms → 99.4ms (+0.0%)"},
+		{"read from JSON results", fixture("open-lag.json"), open(200 * ms), true, true, "99.4ms → 200ms (+101.3%) !"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Compare(tt.old, tt.new, 0.1)
+			assert.Equal(t, tt.compared, c.StartLag())
+			run := compareRow(t, c, "run", "")
+			if tt.compared {
+				assert.Equal(t, tt.old.StartLag.P99, run.Old.StartLagP99)
+				assert.Equal(t, tt.new.StartLag.P99, run.New.StartLagP99)
+			} else {
+				assert.Equal(t, noStartLag, run.Old.StartLagP99)
+				assert.Equal(t, noStartLag, run.New.StartLagP99)
+			}
+			assert.Equal(t, tt.regressed, slices.Contains(run.Regressions, "start_lag_p99"), "%v", run.Regressions)
+			for _, r := range c.Rows[1:] {
+				assert.Equal(t, noStartLag, r.Old.StartLagP99, "%s %s: only the run has a start lag", r.Kind, r.Name)
+				assert.Equal(t, noStartLag, r.New.StartLagP99, "%s %s", r.Kind, r.Name)
+			}
+
+			var out bytes.Buffer
+			require.NoError(t, c.WriteText(&out))
+			text := out.String()
+			header := lineWhere(t, text, func(l string) bool { return strings.Contains(l, "rate/s") })
+			runLine := lineWhere(t, text, func(l string) bool { return strings.HasPrefix(l, "run ") })
+			if !tt.compared {
+				assert.NotContains(t, text, "start lag")
+				assert.True(t, strings.HasSuffix(strings.TrimSpace(header), "failures"), "%q", header)
+				return
+			}
+			assert.Contains(t, text, "start lag: open model, how late the run's starts began against their intended times\n")
+			assert.True(t, strings.HasSuffix(header, "start lag p99"), "%q", header)
+			assert.True(t, strings.HasSuffix(runLine, "  "+tt.cell), "the run's row %q, want it to end with %q", runLine, tt.cell)
+			assert.Equal(t, tt.regressed, strings.Contains(text, "REGRESSION"))
+		})
+	}
+}
+
+// lineWhere returns the first line of text, without its newline, that
+// match accepts.
+func lineWhere(t *testing.T, text string, match func(string) bool) string {
+	t.Helper()
+	for line := range strings.Lines(text) {
+		if line = strings.TrimSuffix(line, "\n"); match(line) {
+			return line
+		}
+	}
+	t.Fatalf("no such line in\n%s", text)
+	return ""
 }

@@ -35,8 +35,9 @@
 // compare reads two JSON results (written with -molotov.json or
 // Result.WriteJSON) and prints, per scenario and per request, the change
 // in rate, p50, p99 and failure rate (a request fails without a complete
-// response or with a status of 400 or more), after a warning when the
-// runs had different options. Figures that got worse by more than
+// response or with a status of 400 or more), and, when both runs ran the
+// open model, the change in the run's start lag p99, after a warning
+// when the runs had different options. Figures that got worse by more than
 // the tolerance are marked with "!", and the exit status is 1; it is 0
 // when nothing regressed, and 2 for a usage error or an unreadable file.
 //
@@ -121,6 +122,9 @@ tolerance are marked "!". A warning comes first when the runs had different
 options (workers, rate, duration...): their figures may differ for that
 alone. The failures of the run and of scenarios are failed runs; those of
 requests are requests with no complete response or a status of 400 or more.
+When both runs ran the open model (-molotov.rate), a last column compares
+the run's start lag p99, how late its starts began against their intended
+times; it regresses when it rises beyond the tolerance and by more than 1ms.
 
 Exit status: 0 when nothing regressed, 1 when a figure did, 2 for a usage
 error or a file that is not a JSON result.

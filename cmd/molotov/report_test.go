@@ -145,3 +145,51 @@ func TestReportComparisonGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), indented.String())
 }
+
+// Of two open-model runs that both measured their start lag, molotov
+// compare and the comparison page show the start lag p99 of the run;
+// otherwise neither does.
+func TestCompareStartLag(t *testing.T) {
+	lag, drops, closed := filepath.Join(results, "open-lag.json"), filepath.Join(results, "open-drops.json"), filepath.Join(results, "closed.json")
+	for _, tt := range []struct {
+		name     string
+		old, new string
+		want     bool
+	}{
+		{"two open runs", lag, lag, true},
+		{"an open run without it", drops, lag, false},
+		{"a closed run", closed, lag, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var text bytes.Buffer
+			run([]string{"compare", tt.old, tt.new}, &text, &bytes.Buffer{})
+			assert.Equal(t, tt.want, strings.Contains(text.String(), "start lag p99"), text.String())
+			if tt.want {
+				assert.Contains(t, text.String(), "99.4ms → 99.4ms (+0.0%)", "the run's start lag p99, from the results")
+			}
+
+			page := filepath.Join(t.TempDir(), "diff.html")
+			var errOut bytes.Buffer
+			run([]string{"report", "-o", page, tt.old, tt.new}, &bytes.Buffer{}, &errOut)
+			b, err := os.ReadFile(page)
+			require.NoError(t, err, errOut.String())
+			m := regexp.MustCompile(`(?s)<script type="application/json" id="molotov-data">(.*?)</script>`).FindSubmatch(b)
+			require.NotNil(t, m)
+			var data struct {
+				Comparison struct {
+					StartLag bool `json:"start_lag"`
+					Rows     []struct{ Cells []struct{ Text string } }
+				}
+			}
+			require.NoError(t, json.Unmarshal(m[1], &data))
+			assert.Equal(t, tt.want, data.Comparison.StartLag)
+			require.NotEmpty(t, data.Comparison.Rows)
+			if tt.want {
+				require.Len(t, data.Comparison.Rows[0].Cells, 5)
+				assert.Equal(t, "99.4ms → 99.4ms (+0.0%)", data.Comparison.Rows[0].Cells[4].Text)
+			} else {
+				assert.Len(t, data.Comparison.Rows[0].Cells, 4)
+			}
+		})
+	}
+}

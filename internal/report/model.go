@@ -129,16 +129,19 @@ type Segment struct {
 
 // Comparison is the table of changes from the old run to the new one.
 type Comparison struct {
-	Tolerance string          `json:"tolerance"` // "10%"
-	Regressed bool            `json:"regressed"`
-	Rows      []ComparisonRow `json:"rows"`
+	Tolerance string `json:"tolerance"` // "10%"
+	Regressed bool   `json:"regressed"`
+	// StartLag is set when both runs ran the open model: the table then
+	// has a column for the start lag p99.
+	StartLag bool            `json:"start_lag,omitempty"`
+	Rows     []ComparisonRow `json:"rows"`
 }
 
 // ComparisonRow compares one figure set (the run, a scenario, a request).
 type ComparisonRow struct {
 	Name  string           `json:"name"` // "run", "scenario browse", "request GET /"
 	Only  string           `json:"only,omitempty"`
-	Cells []ComparisonCell `json:"cells,omitempty"` // rate/s, p50, p99, failures
+	Cells []ComparisonCell `json:"cells,omitempty"` // rate/s, p50, p99, failures; start lag p99 with Comparison.StartLag
 }
 
 // ComparisonCell is one figure, old and new.
