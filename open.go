@@ -221,10 +221,13 @@ func (rs *runState) dropDue(due func(int) (time.Duration, bool), k int) {
 // maxBatchWindow is the longest that schedule lets a due start wait so
 // that the starts due after it go with it, and batchStarts how many starts
 // it aims to release at a wake; batchBelow is the interval between starts
-// from which it batches at all.
+// from which it batches at all. A wider window costs fewer wakes (at
+// 15,000/s, 1 ms windows measured 0.87-0.93× the CPU per request of 500 µs
+// ones) and adds up to its width to the start lag: 750 µs leaves a start
+// lag p99 under 1 ms within reach of a generator with CPU to spare.
 const (
-	maxBatchWindow = 500 * time.Microsecond
-	batchStarts    = 8
+	maxBatchWindow = 750 * time.Microsecond
+	batchStarts    = 12
 	batchBelow     = 250 * time.Microsecond
 )
 

@@ -126,9 +126,9 @@ func TestBatchWindow(t *testing.T) {
 	}{
 		{time.Millisecond, 0},                           // 1,000/s: a wake per start
 		{batchBelow, 0},                                 // 4,000/s
-		{200 * time.Microsecond, maxBatchWindow},        // 5,000/s: 8 intervals, capped
-		{50 * time.Microsecond, 400 * time.Microsecond}, // 20,000/s
-		{time.Microsecond, 8 * time.Microsecond},
+		{200 * time.Microsecond, maxBatchWindow},        // 5,000/s: 12 intervals, capped
+		{50 * time.Microsecond, 600 * time.Microsecond}, // 20,000/s
+		{time.Microsecond, 12 * time.Microsecond},
 		{0, 0},
 	} {
 		got := batchWindow(tt.interval)
