@@ -32,6 +32,9 @@ type Runner struct {
 	Rate float64
 	// MaxWorkers is the open model's pool of sessions (workers, each with
 	// its fixtures); zero: Workers when set, else enough for Rate × 1s.
+	// The pool is set up (Setup, SetupSession) before the schedule's
+	// first start: the run's clock, and Duration, start once it is, or at
+	// StartAt.
 	MaxWorkers int
 	// MaxLag is how late a start may begin in the open model: one that
 	// finds no free worker within MaxLag of its intended time is dropped
