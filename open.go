@@ -176,6 +176,9 @@ func (rs *runState) schedule(o *openSchedule) {
 		case <-o.done:
 		}
 	}()
+	if rs.stopping() {
+		return // stopped before the run's time zero (during its set-up, or waiting for StartAt): nothing was due
+	}
 	var prev time.Duration // the previous start's offset
 	for k := rs.share.seg.I; ; k += rs.share.seg.Step() {
 		off, ok := due(k)

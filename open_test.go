@@ -217,3 +217,31 @@ func TestOpenModelSetsUpBeforeTimeZero(t *testing.T) {
 		assert.GreaterOrEqual(t, res.StartLag.Max, setup/2)
 	})
 }
+
+// A run stopped while its pool is still setting up schedules nothing: no
+// start was due yet.
+func TestOpenModelStoppedDuringSetUp(t *testing.T) {
+	reg := NewRegistry()
+	settingUp := make(chan struct{}, 4)
+	release := make(chan struct{})
+	reg.Setup(func(ctx context.Context, worker int, r *Runner) (*SessionConfig, error) {
+		settingUp <- struct{}{}
+		<-release
+		return nil, nil
+	})
+	reg.Scenario("a", 1, func(ctx context.Context, s *Session) error { return nil })
+	r := Runner{Registry: reg, Rate: 1000, MaxWorkers: 4, Duration: time.Minute, Quiet: true}
+	run, err := r.Start(context.Background())
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ {
+		<-settingUp
+	}
+	run.Stop()
+	close(release)
+	res, err := run.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, StopStopped, res.StopReason)
+	assert.Zero(t, res.Scheduled, "no start was due before the stop")
+	assert.Zero(t, res.Started)
+	assert.Zero(t, res.Dropped)
+}
