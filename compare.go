@@ -200,7 +200,7 @@ func (c *Comparison) add(kind, name string, o, n Figures) {
 		if n.FailureRate > o.FailureRate*(1+t) && n.FailureRate-o.FailureRate > failureNoise {
 			row.Regressions = append(row.Regressions, "failure_rate")
 		}
-		if o.StartLagP99 >= 0 && n.StartLagP99 >= 0 && float64(n.StartLagP99) > float64(o.StartLagP99)*(1+t) && n.StartLagP99-o.StartLagP99 > startLagNoise {
+		if row.comparesStartLag() && float64(n.StartLagP99) > float64(o.StartLagP99)*(1+t) && n.StartLagP99-o.StartLagP99 > startLagNoise {
 			row.Regressions = append(row.Regressions, "start_lag_p99")
 		}
 	}
@@ -210,12 +210,18 @@ func (c *Comparison) add(kind, name string, o, n Figures) {
 // StartLag reports whether c compares the runs' start lag: whether both
 // ran the open model. WriteText then prints a column for it.
 func (c *Comparison) StartLag() bool {
-	for _, r := range c.Rows {
-		if r.Old.StartLagP99 >= 0 && r.New.StartLagP99 >= 0 {
+	for i := range c.Rows {
+		if c.Rows[i].comparesStartLag() {
 			return true
 		}
 	}
 	return false
+}
+
+// comparesStartLag reports whether r compares the start lag of two
+// open-model runs: only the run's row, when both measured it.
+func (r *ComparisonRow) comparesStartLag() bool {
+	return r.Old.StartLagP99 >= 0 && r.New.StartLagP99 >= 0
 }
 
 // Regressed reports whether any figure regressed beyond the tolerance.
@@ -272,7 +278,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			change(fmtDur(r.Old.P50), fmtDur(r.New.P50), rel(float64(r.Old.P50), float64(r.New.P50)), bad["p50"]),
 			change(fmtDur(r.Old.P99), fmtDur(r.New.P99), rel(float64(r.Old.P99), float64(r.New.P99)), bad["p99"]),
 			change(fmtPct(r.Old.FailureRate), fmtPct(r.New.FailureRate), "", bad["failure_rate"]))
-		if lag && r.Old.StartLagP99 >= 0 && r.New.StartLagP99 >= 0 {
+		if r.comparesStartLag() {
 			fmt.Fprintf(tw, "\t%s", change(fmtDur(r.Old.StartLagP99), fmtDur(r.New.StartLagP99), rel(float64(r.Old.StartLagP99), float64(r.New.StartLagP99)), bad["start_lag_p99"]))
 		}
 		fmt.Fprintln(tw)
