@@ -14,8 +14,9 @@
 //	loadgen -url http://127.0.0.1:18080/ -workers 1 -max-runs 1
 //	loadgen -url http://127.0.0.1:18080/ -rate 1000 -max-workers 50 -duration 8s
 //
-// With -rate the line also has scheduled, dropped, rate_achieved and the
-// start lag's p50, p99 and max in nanoseconds (start_lag_p99_ns...).
+// With -rate the line also has scheduled, dropped, rate_achieved, the
+// pool's size (max_workers) and the start lag's p50, p99 and max in
+// nanoseconds (start_lag_p99_ns...).
 // -cpuprofile and -memprofile write pprof profiles of the run.
 //
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
@@ -70,7 +71,8 @@ func usagef(format string, args ...any) error {
 // options is the parsed command line.
 type options struct {
 	url        string
-	workers    int
+	workers    int  // the closed model's workers; with -rate, the pool when given
+	workersSet bool // -workers was given
 	duration   time.Duration
 	maxRuns    int
 	rate       float64 // the open model: starts per second; zero: closed
@@ -101,6 +103,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected arguments %q; every option is a flag", fs.Args())
 	}
+	fs.Visit(func(f *flag.Flag) { o.workersSet = o.workersSet || f.Name == "workers" })
 	if err := checkLoopback(o.url); err != nil {
 		return nil, err
 	}
@@ -170,9 +173,13 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		resp.Body.Close()
 		return molotov.ExpectStatus(resp, 200)
 	})
+	workers := o.workers
+	if o.rate > 0 && !o.workersSet {
+		workers = 0 // the pool is -max-workers, else the library's default (Rate × 1s)
+	}
 	r := molotov.Runner{
 		Registry:   reg,
-		Workers:    o.workers,
+		Workers:    workers,
 		Duration:   o.duration,
 		MaxRuns:    o.maxRuns,
 		Quiet:      true,
@@ -198,6 +205,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if o.rate > 0 {
 		out["scheduled"], out["dropped"] = res.Scheduled, res.Dropped
+		out["max_workers"] = res.MaxWorkers
 		out["rate_achieved"] = float64(res.Started) / res.Elapsed.Seconds()
 		out["start_lag_p50_ns"], out["start_lag_p99_ns"] = res.StartLag.P50.Nanoseconds(), res.StartLag.P99.Nanoseconds()
 		out["start_lag_max_ns"] = res.StartLag.Max.Nanoseconds()

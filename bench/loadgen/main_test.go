@@ -22,6 +22,7 @@ type result struct {
 	Dropped   *int64   `json:"dropped"`
 	Rate      *float64 `json:"rate_achieved"`
 	LagP99    *int64   `json:"start_lag_p99_ns"`
+	Pool      *int     `json:"max_workers"`
 }
 
 // runJSON runs loadgen with args and decodes its one output line.
@@ -118,6 +119,29 @@ func TestRunRate(t *testing.T) {
 	}
 	if *res.Rate < 150 || *res.Rate > 250 {
 		t.Errorf("rate_achieved = %v, want about 200", *res.Rate)
+	}
+}
+
+// With -rate, the pool is -max-workers, else -workers when given, else
+// the library's default of Rate × 1 s.
+func TestRunRatePool(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"max-workers", []string{"-max-workers", "7"}, 7},
+		{"workers", []string{"-workers", "3"}, 3},
+		{"default", nil, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runJSON(t, append([]string{"-url", srv.URL, "-rate", "40", "-duration", "200ms"}, tc.args...)...)
+			if res.Pool == nil || *res.Pool != tc.want {
+				t.Errorf("max_workers = %v, want %d", res.Pool, tc.want)
+			}
+		})
 	}
 }
 
