@@ -40,8 +40,8 @@ func runJSON(t *testing.T, args ...string) result {
 	if err := json.Unmarshal([]byte(lines[0]), &raw); err != nil {
 		t.Fatalf("output %q is not JSON: %v", lines[0], err)
 	}
-	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 9) {
-		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved, start_lag_p50_ns, start_lag_p99_ns, start_lag_max_ns with -rate); got %q", lines[0])
+	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 10) {
+		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved, max_workers, start_lag_p50_ns, start_lag_p99_ns, start_lag_max_ns with -rate); got %q", lines[0])
 	}
 	var res result
 	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil {
