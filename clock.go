@@ -64,7 +64,8 @@ type runClock struct {
 }
 
 // clockStep is the clock's work: it times out the requests past their
-// deadline, stops the run at its Duration and takes the timeline's
+// deadline, stops the run at its Duration (in the closed model: the open
+// model's scheduler does, after its last start) and takes the timeline's
 // points. It returns the delay until it is next needed, counted from its
 // end. Its own goroutine and a worker that catches it up may run it at
 // once: the time-outs and the stop take locks of their own and hold them
@@ -79,7 +80,7 @@ func (rs *runState) clockStep() time.Duration {
 	now := time.Now()
 	elapsed := now.Sub(rs.start)
 	next := time.Duration(math.MaxInt64)
-	if d := rs.cfg.Duration; d > 0 { // first: it takes no lock
+	if d := rs.cfg.Duration; d > 0 && rs.open == nil { // first: it takes no lock; the open model's scheduler stops at Duration itself
 		if elapsed >= d {
 			rs.stop(StopDuration)
 		} else {

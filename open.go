@@ -20,6 +20,9 @@ import (
 // schedule would see (no coordinated omission: a stall shows in the
 // figures even if few requests saw it); its service time, from the actual
 // start, is kept beside it, and how late each start began is StartLag.
+// The run ends at Duration once every start due before it was released:
+// a start handed to a worker then still begins; one still queued for a
+// free worker is dropped.
 //
 // The free workers wait on a stack: a start goes to the worker that came
 // free last. A rate that needs five workers at a time then keeps the same
@@ -63,6 +66,10 @@ func (o *openSchedule) release(off time.Duration) (dropped bool) {
 // the run stopped (or its context ended) first.
 func (o *openSchedule) take(rs *runState, ctx context.Context, w *openWaiter) (time.Duration, bool) {
 	o.mu.Lock()
+	if rs.stopping() {
+		o.mu.Unlock()
+		return 0, false // the starts still queued are dropped (drain)
+	}
 	if off, ok := o.pending.pop(); ok {
 		o.mu.Unlock()
 		return off, true
@@ -75,23 +82,21 @@ func (o *openSchedule) take(rs *runState, ctx context.Context, w *openWaiter) (t
 	case <-rs.stopCh:
 	case <-ctx.Done():
 	}
-	o.leave(rs, w)
-	return 0, false
+	return o.leave(w)
 }
 
-// leave takes w, which stopped waiting, off the stack of free workers; a
-// start handed to it meanwhile never begins, and is counted as dropped.
-func (o *openSchedule) leave(rs *runState, w *openWaiter) {
+// leave takes w, which stopped waiting, off the stack of free workers;
+// it returns the start handed to w meanwhile, if one was.
+func (o *openSchedule) leave(w *openWaiter) (time.Duration, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i, x := range o.idle {
 		if x == w {
 			o.idle = slices.Delete(o.idle, i, i+1)
-			return
+			return 0, false
 		}
 	}
-	<-w.start // popped: its start was sent under the lock
-	rs.stats.dropped.Add(1)
+	return <-w.start, true // popped: its start was sent under the lock
 }
 
 // startQueue is a FIFO of starts, a ring that grows as needed up to
@@ -179,14 +184,19 @@ func (rs *runState) schedule(o *openSchedule) {
 	if rs.stopping() {
 		return // stopped before the run's time zero (during its set-up, or waiting for StartAt): nothing was due
 	}
+	end := rs.start.Add(rs.cfg.Duration)
 	var prev time.Duration // the previous start's offset
 	for k := rs.share.seg.I; ; k += rs.share.seg.Step() {
 		off, ok := due(k)
 		if !ok {
-			return
+			break
 		}
 		if wait := time.Until(rs.start.Add(off)); wait > 0 {
-			if !sl.Sleep(wait + batchWindow(off-prev)) {
+			sleep := wait + batchWindow(off-prev)
+			if rs.cfg.Duration > 0 {
+				sleep = max(wait, min(sleep, time.Until(end))) // the last batch goes at the run's end, not past it
+			}
+			if !sl.Sleep(sleep) {
 				rs.dropDue(due, k)
 				return
 			}
@@ -203,6 +213,15 @@ func (rs *runState) schedule(o *openSchedule) {
 			rs.stats.dropped.Add(1) // the queue was full: its oldest start was past MaxLag
 			rs.observeSizing(true)
 		}
+	}
+	// Every start due before Duration is out: the run ends at Duration.
+	// The scheduler stops it, not the clock, so that a batch released at
+	// the end is taken rather than dropped by a stop that overtook it.
+	if rs.cfg.Duration > 0 {
+		if wait := time.Until(end); wait > 0 && !sl.Sleep(wait) {
+			return // stopped first
+		}
+		rs.stop(StopDuration)
 	}
 }
 
@@ -268,7 +287,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		if !ok {
 			return
 		}
-		if rs.stopping() || ctx.Err() != nil {
+		if ctx.Err() != nil || rs.stopping() && rs.reason() != StopDuration {
 			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
 			return
 		}

@@ -45,6 +45,24 @@ func TestOpenModelBatchesStartsNeverEarly(t *testing.T) {
 	assert.Less(t, res.StartLag.P50, 100*time.Millisecond)
 }
 
+// A run that ends at its Duration begins every start due before it, even
+// at a rate where the last starts are released together at the end: none
+// is dropped by the stop, and the run still ends on time.
+func TestOpenModelEndsAfterItsLastBatch(t *testing.T) {
+	const rate, d = 20000, 100 * time.Millisecond
+	for i := range 5 {
+		r := Runner{Registry: sbOneScenario("noop", noHTTP), Rate: rate, MaxWorkers: 50, Duration: d, Quiet: true, Output: &bytes.Buffer{}}
+		res, err := r.Run(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, StopDuration, res.StopReason)
+		assert.EqualValues(t, rate*d/time.Second, res.Scheduled, "run %d", i)
+		assert.Zero(t, res.Dropped, "run %d: starts due before Duration dropped at the stop", i)
+		assert.Equal(t, res.Scheduled, res.Started, "run %d", i)
+		assert.GreaterOrEqual(t, res.Elapsed, d, "run %d", i)
+		assert.Less(t, res.Elapsed, 2*d, "run %d: the end waits for the last batch, not longer", i)
+	}
+}
+
 // A start that finds no free worker within MaxLag is dropped and counted,
 // in batches as one at a time.
 func TestOpenModelBatchedDropsCounted(t *testing.T) {
