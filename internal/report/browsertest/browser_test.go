@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
@@ -195,8 +196,8 @@ func open(t *testing.T, browser context.Context, file, theme string, verify func
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	offline := []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}
-	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: offline}); err != nil {
+	offline := offlineParams{Offline: true, MatchedNetworkConditions: []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}}}
+	if _, err := chromedp.Call(ctx, emulateOffline, offline); err != nil {
 		t.Fatal(err)
 	}
 	media := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: theme}}}
@@ -323,3 +324,16 @@ func buildMolotov(t *testing.T) string {
 	}
 	return bin
 }
+
+// offlineParams are Network.emulateNetworkConditionsByRule's parameters
+// as every Chromium that has the command reads them: those that want
+// offline beside the rules refuse the call without it, and the others
+// read it from the rule.
+type offlineParams struct {
+	Offline                  bool                  `json:"offline"`
+	MatchedNetworkConditions []*network.Conditions `json:"matchedNetworkConditions"`
+}
+
+// emulateOffline is Network.emulateNetworkConditionsByRule with
+// offlineParams.
+var emulateOffline = cdp.Command[offlineParams, network.EmulateNetworkConditionsByRuleResult]{Method: network.CommandEmulateNetworkConditionsByRule}
