@@ -58,7 +58,7 @@ func (rs *runState) liveLine() string {
 	if rs.elapsed.Load() > 0 {
 		return ""
 	}
-	ok, failed, active := rs.stats.ok.Load(), rs.stats.failed.Load(), rs.stats.active.Load()
+	ok, failed, active := rs.stats.ok.Load(), rs.stats.failed.Load(), rs.stats.active.load()
 	if ok+failed == 0 && active == 0 {
 		return ""
 	}
@@ -96,7 +96,7 @@ func summaryOf(res *Result) console.Summary {
 	rate := func(n int64) float64 { return ratio.PerSecond(n, res.Elapsed) }
 	s := console.Summary{
 		Elapsed: res.Elapsed, Started: res.Started, OK: res.OK, Failed: res.Failed,
-		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, StopReason: string(res.StopReason),
+		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, PeakBusy: res.PeakBusy, StopReason: string(res.StopReason),
 		Scheduled: res.Scheduled, Dropped: res.Dropped,
 		StartLag: [3]time.Duration{res.StartLag.P50, res.StartLag.P99, res.StartLag.Max},
 	}

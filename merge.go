@@ -23,12 +23,14 @@ import (
 // recorded every share's values would report. Errors are merged by
 // message, status counts by code, and the open model's Scheduled, Dropped
 // and service times likewise. The run's window spans from the earliest
-// Start to the latest End, and MaxWorkers is the sum of the shares'. The
+// Start to the latest End; MaxWorkers and PeakBusy are the sums of the
+// shares' (for PeakBusy an upper bound: the shares' peaks need not have
+// come at once). The
 // timeline is aligned by wall clock: each share's seconds are placed by
 // its Start, to the nearest second after the earliest one; a merged
 // second's P50, P90 and P99 are the shares', averaged with their runs as
-// weights (a timeline point keeps no histogram), and its runs and workers
-// are summed.
+// weights (a timeline point keeps no histogram), and its runs, workers
+// and busy workers are summed.
 //
 // MaxFailures and Sizing apply to the whole run and are judged at merge
 // time: the merged failures are held against MaxFailures, and in a Sizing
@@ -89,18 +91,18 @@ type Merger struct {
 	sizing      struct{ ratio, rate float64 } // the first result's, kept when it is the only one
 
 	// The merged figures.
-	started, ok, failed, interrupted int64
-	scheduled, dropped               int64
-	setupFailed, maxWorkers          int
-	stop                             StopReason
-	start, end                       time.Time
-	all                              *hist.Snapshot
-	startLag                         *hist.Snapshot // the open model's; nil in the closed one
-	scenarioStats                    map[string]*ScenarioStats
-	requests                         map[string]*RequestStats
-	errors                           map[string]int64
-	timelines                        []shareTimeline
-	shares                           []shareRow
+	started, ok, failed, interrupted  int64
+	scheduled, dropped                int64
+	setupFailed, maxWorkers, peakBusy int
+	stop                              StopReason
+	start, end                        time.Time
+	all                               *hist.Snapshot
+	startLag                          *hist.Snapshot // the open model's; nil in the closed one
+	scenarioStats                     map[string]*ScenarioStats
+	requests                          map[string]*RequestStats
+	errors                            map[string]int64
+	timelines                         []shareTimeline
+	shares                            []shareRow
 }
 
 // coveredRange is shares that the result named covers.
@@ -369,6 +371,7 @@ func (m *Merger) fold(r *Result) {
 	m.dropped += r.Dropped
 	m.setupFailed += r.SetupFailed
 	m.maxWorkers += r.MaxWorkers
+	m.peakBusy += r.PeakBusy
 	m.stop = moreTelling(m.stop, r.StopReason)
 	if r.Start.Before(m.start) {
 		m.start = r.Start
@@ -459,7 +462,7 @@ func (m *Merger) Result() (*Result, error) {
 	res := &Result{
 		Started: m.started, OK: m.ok, Failed: m.failed, Interrupted: m.interrupted,
 		Scheduled: m.scheduled, Dropped: m.dropped,
-		SetupFailed: m.setupFailed, MaxWorkers: m.maxWorkers, StopReason: m.stop,
+		SetupFailed: m.setupFailed, MaxWorkers: m.maxWorkers, PeakBusy: m.peakBusy, StopReason: m.stop,
 		Start: m.start, End: m.end, Elapsed: m.end.Sub(m.start),
 		Segment: cov.String(), Partial: !cov.complete(),
 		Scenarios: make(map[string]*ScenarioStats, len(m.scenarioStats)),
@@ -535,6 +538,7 @@ func (m *Merger) timeline() []TimelinePoint {
 			s.p.OK += p.OK
 			s.p.Failed += p.Failed
 			s.p.Workers += p.Workers
+			s.p.Busy += p.Busy
 			s.p.Started += p.Started
 			s.p.Dropped += p.Dropped
 			if w := p.OK + p.Failed; w > 0 {

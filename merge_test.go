@@ -90,7 +90,7 @@ func TestMergeIsExact(t *testing.T) {
 		if opts.Rate > 0 {
 			model = "open"
 		}
-		whole := fakeShare{opts: opts, runs: runs, workers: 48, dropped: 12}.result(t)
+		whole := fakeShare{opts: opts, runs: runs, workers: 48, busy: 20, dropped: 12}.result(t)
 		for _, k := range []int{1, 2, 3, 7, 16} {
 			for _, how := range []string{"round robin", "by latency", "at random"} {
 				t.Run(fmt.Sprintf("%s/%d shares/%s", model, k, how), func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestMergeIsExact(t *testing.T) {
 						}
 						// Integer division splits workers and drops so that they add up.
 						shares = append(shares, fakeShare{segment: seg, opts: opts, runs: part,
-							workers: 48*(i+1)/k - 48*i/k, dropped: int64(12*(i+1)/k - 12*i/k)}.result(t))
+							workers: 48*(i+1)/k - 48*i/k, busy: 20*(i+1)/k - 20*i/k, dropped: int64(12*(i+1)/k - 12*i/k)}.result(t))
 					}
 					merged, err := Merge(shares...)
 					require.NoError(t, err)
@@ -122,14 +122,15 @@ func TestMergeIsExact(t *testing.T) {
 						{"started", merged.Started, whole.Started}, {"ok", merged.OK, whole.OK}, {"failed", merged.Failed, whole.Failed},
 						{"scheduled", merged.Scheduled, whole.Scheduled}, {"dropped", merged.Dropped, whole.Dropped},
 						{"max workers", int64(merged.MaxWorkers), int64(whole.MaxWorkers)},
+						{"peak busy", int64(merged.PeakBusy), int64(whole.PeakBusy)},
 					} {
 						assert.Equal(t, f.wantV, f.got, f.name)
 					}
 					require.Len(t, merged.Timeline, len(whole.Timeline))
 					for i, p := range merged.Timeline {
 						w := whole.Timeline[i]
-						assert.Equal(t, [4]int64{int64(w.Second), w.OK, w.Failed, int64(w.Workers)},
-							[4]int64{int64(p.Second), p.OK, p.Failed, int64(p.Workers)}, "second %d", i+1)
+						assert.Equal(t, [5]int64{int64(w.Second), w.OK, w.Failed, int64(w.Workers), int64(w.Busy)},
+							[5]int64{int64(p.Second), p.OK, p.Failed, int64(p.Workers), int64(p.Busy)}, "second %d", i+1)
 					}
 					assert.Equal(t, whole.Thresholds, merged.Thresholds)
 					assert.Equal(t, whole.Outcome(), merged.Outcome())

@@ -19,6 +19,7 @@ import (
 //	molotov.runs.ok, molotov.runs.failed  Counter  all scenario runs
 //	molotov.requests                  Counter  all requests
 //	molotov.workers                   Gauge    active workers
+//	molotov.workers.busy              Gauge    the open model's workers running a start
 //	molotov.scheduled, molotov.dropped  Counter  the open model's starts (Runner.Rate)
 func (rs *runState) registerMetrics() {
 	st := rs.stats
@@ -35,7 +36,8 @@ func (rs *runState) registerMetrics() {
 	reg("molotov.runs.ok", liveCounter{&st.ok})
 	reg("molotov.runs.failed", liveCounter{&st.failed})
 	reg("molotov.requests", liveCounter{loaderFunc(st.requestTotal)})
-	reg("molotov.workers", liveGauge{&st.active})
+	reg("molotov.workers", liveGauge{&st.active.n})
+	reg("molotov.workers.busy", liveGauge{&st.busy.n})
 	reg("molotov.scheduled", liveCounter{&st.scheduled})
 	reg("molotov.dropped", liveCounter{&st.dropped})
 	st.onNewRequest = func(name string, r *requestStats) {

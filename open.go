@@ -305,6 +305,14 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		s.iter = rs.stats.started.Add(1)
 		sc, pickErr := rs.choose(s, rng)
 		s.run = scenarioRun{ctx: ctx, s: s, sc: sc, err: pickErr, picked: pickErr == nil, open: true, intended: intended.Sub(s.t0)}
-		rs.runScenario(s)
+		rs.runBusy(s)
 	}
+}
+
+// runBusy runs s's scenario counted among the pool's busy workers, until
+// it ends or user code calls runtime.Goexit.
+func (rs *runState) runBusy(s *Session) {
+	rs.stats.busy.add()
+	defer rs.stats.busy.done()
+	rs.runScenario(s)
 }

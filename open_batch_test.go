@@ -3,11 +3,13 @@ package molotov
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/console"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -61,6 +63,61 @@ func TestOpenModelEndsAfterItsLastBatch(t *testing.T) {
 		assert.GreaterOrEqual(t, res.Elapsed, d, "run %d", i)
 		assert.Less(t, res.Elapsed, 2*d, "run %d: the end waits for the last batch, not longer", i)
 	}
+}
+
+// PeakBusy is the most workers running a start at once: four starts held
+// until all four are in make a peak of at least four, of a pool of ten
+// that the other, instant runs leave mostly idle. The timeline's second
+// has it, the JSON result keeps it, and the closed model has none.
+func TestOpenModelPeakBusy(t *testing.T) {
+	const held = 4
+	var in atomic.Int32
+	all := make(chan struct{})
+	reg := sbOneScenario("hold", func(ctx context.Context, _ *Session) error {
+		switch n := in.Add(1); {
+		case n < held:
+			select {
+			case <-all:
+			case <-ctx.Done():
+			}
+		case n == held:
+			close(all)
+		}
+		return nil
+	})
+	r := Runner{Registry: reg, Rate: 200, MaxWorkers: 10, Duration: 300 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{}}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	require.Greater(t, res.Started, int64(held))
+	assert.GreaterOrEqual(t, res.PeakBusy, held)
+	assert.LessOrEqual(t, res.PeakBusy, res.MaxWorkers)
+	assert.Equal(t, 10, res.MaxWorkers, "the pool, set up before time zero")
+	require.NotEmpty(t, res.Timeline)
+	assert.GreaterOrEqual(t, res.Timeline[0].Busy, held, "the second of the peak")
+	for _, p := range res.Timeline {
+		assert.LessOrEqual(t, p.Busy, res.PeakBusy, "second %d", p.Second)
+	}
+
+	var buf bytes.Buffer
+	require.NoError(t, res.WriteJSON(&buf))
+	assert.Contains(t, buf.String(), `"peak_busy": `)
+	back, err := ReadResult(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, res.PeakBusy, back.PeakBusy)
+	assert.Equal(t, res.Timeline, back.Timeline)
+
+	var out bytes.Buffer
+	console.WriteSummary(&out, summaryOf(res))
+	assert.Contains(t, out.String(), fmt.Sprintf("Workers busy at once: at most %d of 10", res.PeakBusy))
+
+	closed := Runner{Registry: reg, Workers: 2, MaxRuns: 3, Quiet: true, Output: &bytes.Buffer{}}
+	cres, err := closed.Run(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, cres.PeakBusy, "the closed model has no pool")
+	buf.Reset()
+	require.NoError(t, cres.WriteJSON(&buf))
+	assert.NotContains(t, buf.String(), `"peak_busy"`)
+	assert.NotContains(t, buf.String(), `"busy"`)
 }
 
 // A start that finds no free worker within MaxLag is dropped and counted,

@@ -97,7 +97,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Start: r.Start, End: r.End, Elapsed: r.Elapsed, StopReason: string(r.StopReason), Outcome: string(r.Outcome()), Passed: r.Passed(), OverBudget: r.overBudget(),
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
-		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
+		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, PeakBusy: r.PeakBusy, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
 		MaxFailures: r.maxFailures, Shares: r.shares,
 		Scenarios: map[string]resultjson.Scenario{}, Requests: map[string]resultjson.Request{},
 	}
@@ -133,7 +133,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		j.Requests[name] = resultjson.Request{Count: q.Count, Errors: q.Errors, Status: status, Latency: toJSONLatency(q.Latency, q.hist)}
 	}
 	for _, p := range r.Timeline {
-		j.Timeline = append(j.Timeline, resultjson.Point{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+		j.Timeline = append(j.Timeline, resultjson.Point{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
 			Started: p.Started, Dropped: p.Dropped})
 	}
 	return resultjson.Encode(w, &j)
@@ -163,7 +163,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Segment: j.Segment, Partial: j.Partial,
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
-		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, Elapsed: j.Elapsed,
+		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, PeakBusy: j.PeakBusy, Elapsed: j.Elapsed,
 		StopReason: StopReason(j.StopReason), SizingRatio: j.SizingRatio, SizingRate: j.SizingRate,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options, shares: j.Shares,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),
@@ -215,7 +215,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		res.Requests[name] = st
 	}
 	for _, p := range j.Timeline {
-		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers,
+		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
 			Started: p.Started, Dropped: p.Dropped})
 	}
 	return res, nil

@@ -370,6 +370,6 @@ func (rs *runState) startWorkerEvents() func() {
 		return func() {}
 	}
 	return tick.Start(time.Second, func() { // no runtime timer pending (see internal/tick)
-		rs.emit(Event{Kind: CurrentWorkers, Time: time.Now(), Worker: -1, Workers: int(rs.stats.active.Load())})
+		rs.emit(Event{Kind: CurrentWorkers, Time: time.Now(), Worker: -1, Workers: int(rs.stats.active.load())})
 	})
 }

@@ -42,9 +42,9 @@ func (w *worker) pick() bool {
 		return false
 	}
 	if g := rs.gate; g != nil && !g.allowed(s.Worker) {
-		rs.stats.active.Add(-1) // resting while the shape is below this worker
+		rs.stats.active.done() // resting while the shape is below this worker
 		ok := g.wait(s.Worker, rs.stopCh)
-		rs.stats.addActive()
+		rs.stats.active.add()
 		if !ok {
 			return false
 		}

@@ -22,6 +22,7 @@ type fakeShare struct {
 	start   time.Time     // zero: fakeStart
 	elapsed time.Duration // zero: 10s
 	workers int           // active in every second; zero: 2
+	busy    int           // the open model's workers busy at once in every second
 	opts    *runOptions   // nil: fakeOptions()
 	dropped int64         // the open model's starts that never began
 	runs    []fakeRun
@@ -75,6 +76,9 @@ func (f fakeShare) result(t testing.TB) *Result {
 	for k := range points {
 		perSecond[k] = &hist.Histogram{}
 		points[k] = TimelinePoint{Second: k + 1, Workers: f.workers}
+		if st.open {
+			points[k].Busy = f.busy
+		}
 	}
 	for _, r := range f.runs {
 		i := slices.Index(fakeScenarios, r.scenario)
@@ -110,7 +114,10 @@ func (f fakeShare) result(t testing.TB) *Result {
 		st.dropped.Store(f.dropped)
 		st.scheduled.Store(st.started.Load() + f.dropped)
 	}
-	st.maxActive.Store(int64(f.workers))
+	st.active.peak.Store(int64(f.workers))
+	if st.open {
+		st.busy.peak.Store(int64(f.busy))
+	}
 	res := st.resultWith(nil)
 	res.Start, res.Elapsed, res.End = f.start, f.elapsed, f.start.Add(f.elapsed)
 	res.StopReason, res.Segment, res.Timeline = StopDuration, f.segment, points

@@ -42,7 +42,7 @@ func (rs *runState) observeSizing(failed bool) {
 			ratio = float64(z.failed) / float64(z.ok) * 100
 		}
 		if ratio > z.tolerance {
-			z.done, z.workers, z.ratio, hit = true, int(rs.stats.active.Load()), ratio, true
+			z.done, z.workers, z.ratio, hit = true, int(rs.stats.active.load()), ratio, true
 			if rs.cfg.sizingRate {
 				z.rate = stageTarget(rs.cfg.Stages, time.Since(rs.start), true)
 			}

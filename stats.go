@@ -32,14 +32,19 @@ const (
 // Result is what a run measured. Counting is exact: every scenario run that
 // started is counted once, as OK or Failed, whatever stopped the run.
 type Result struct {
-	Started, OK, Failed int64                     // Started == OK + Failed once the run ended
-	SetupFailed         int                       // workers whose Setup or SetupSession failed
-	MaxWorkers          int                       // most workers active at once (with Sizing: the count when the tolerance was passed)
-	Elapsed             time.Duration             // from the first worker's start to the end of the last
-	StopReason          StopReason                // empty while the run goes on
-	Scenarios           map[string]*ScenarioStats // every registered scenario, even one that never ran
-	Requests            map[string]*RequestStats  // keyed by request name, "GET /items"
-	Errors              []ErrorCount              // distinct failure errors, most frequent first, at most 100
+	Started, OK, Failed int64 // Started == OK + Failed once the run ended
+	SetupFailed         int   // workers whose Setup or SetupSession failed
+	MaxWorkers          int   // most workers active at once (with Sizing: the count when the tolerance was passed)
+	// PeakBusy is the open model's most workers running a start at once:
+	// how much of its pool (MaxWorkers) the load needed. A MaxWorkers a
+	// little above it serves the same load with fewer sessions. Zero in the
+	// closed model.
+	PeakBusy   int
+	Elapsed    time.Duration             // from the first worker's start to the end of the last
+	StopReason StopReason                // empty while the run goes on
+	Scenarios  map[string]*ScenarioStats // every registered scenario, even one that never ran
+	Requests   map[string]*RequestStats  // keyed by request name, "GET /items"
+	Errors     []ErrorCount              // distinct failure errors, most frequent first, at most 100
 	// SizingRatio is the failure ratio, in percent of successes (Molotov's
 	// FAILED/OK×100 over the last minute), that stopped a Sizing run.
 	SizingRatio float64
@@ -106,6 +111,7 @@ type TimelinePoint struct {
 	Failed        int64         // scenario runs that failed in this second
 	P50, P90, P99 time.Duration // latency of the scenario runs that ended in this second
 	Workers       int           // workers active at the end of the second
+	Busy          int           // the open model: most workers running a start at once in the second
 	Started       int64         // scenario runs that started in this second
 	// Dropped counts the open model's starts dropped in this second for
 	// want of a free worker; starts still waiting when the run ended count
@@ -198,7 +204,8 @@ type runStats struct {
 	started, ok, failed atomic.Int64
 	scheduled, dropped  atomic.Int64 // the open model's starts
 	open                bool         // Runner.Rate: latencies from the intended start, service times beside
-	active, maxActive   atomic.Int64
+	active              gauge        // workers set up and running (or waiting for a start)
+	busy                gauge        // the open model's workers running a start
 	setupFailed         atomic.Int64
 	interrupted         atomic.Int64
 
@@ -329,13 +336,34 @@ func (r *requestStats) result() *RequestStats {
 	return out
 }
 
-// addActive counts a worker that starts (or resumes) running, and keeps
-// the most workers active at once.
-func (st *runStats) addActive() {
-	n := st.active.Add(1)
+// gauge counts what is in use, and keeps the most in use at once: over
+// the run, and since the timeline's last point.
+type gauge struct {
+	n, peak, second atomic.Int64
+}
+
+// add counts one more in use.
+func (g *gauge) add() {
+	n := g.n.Add(1)
+	raise(&g.peak, n)
+	raise(&g.second, n)
+}
+
+// done counts one less in use.
+func (g *gauge) done() { g.n.Add(-1) }
+
+// load returns how many are in use.
+func (g *gauge) load() int64 { return g.n.Load() }
+
+// nextSecond returns the most in use at once since its last call, and
+// starts the next second's count from those in use now.
+func (g *gauge) nextSecond() int64 { return g.second.Swap(g.n.Load()) }
+
+// raise sets m to n if n is more.
+func raise(m *atomic.Int64, n int64) {
 	for {
-		m := st.maxActive.Load()
-		if n <= m || st.maxActive.CompareAndSwap(m, n) {
+		v := m.Load()
+		if n <= v || m.CompareAndSwap(v, n) {
 			return
 		}
 	}
@@ -364,7 +392,8 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 		Failed:      st.failed.Load(),
 		SetupFailed: int(st.setupFailed.Load()),
 		Interrupted: st.interrupted.Load(),
-		MaxWorkers:  int(st.maxActive.Load()),
+		MaxWorkers:  int(st.active.peak.Load()),
+		PeakBusy:    int(st.busy.peak.Load()),
 		Scenarios:   make(map[string]*ScenarioStats, len(st.scenarios)),
 		Requests:    map[string]*RequestStats{},
 	}

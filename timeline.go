@@ -78,8 +78,11 @@ func (tl *timeline) pointLocked() {
 	for _, s := range st.scenarios {
 		cur.Merge(s.lat.Snapshot())
 	}
-	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.Load()),
+	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.load()),
 		Started: started - tl.prevStarts, Dropped: dropped - tl.prevDrops}
+	if st.open {
+		p.Busy = int(st.busy.nextSecond())
+	}
 	if d := diffSnapshot(cur, tl.prev); d.Count > 0 {
 		p.P50, p.P90, p.P99 = d.Quantile(0.5), d.Quantile(0.9), d.Quantile(0.99)
 	}

@@ -112,7 +112,7 @@ func (w *worker) begin() bool {
 	if !rs.sleep(&w.timer, w.delay) || rs.stopping() || rs.ctx.Err() != nil {
 		return false // stopped during ramp-up: this worker never started
 	}
-	rs.stats.addActive()
+	rs.stats.active.add()
 	w.active = true
 	fx := &rs.snap.fixtures
 	w.teardown = fx.teardown != nil
@@ -158,7 +158,7 @@ func (w *worker) exit() {
 	rs := w.rs
 	defer rs.wg.Done()
 	if w.active {
-		defer rs.stats.active.Add(-1)
+		defer rs.stats.active.done()
 	}
 	if w.teardown {
 		defer rs.teardownWorker(w.id)

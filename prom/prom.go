@@ -19,6 +19,7 @@
 //	molotov_request_duration_seconds{request}       histogram request latency
 //	molotov_runs_started_total                      counter
 //	molotov_workers_max                             gauge     most workers active at once
+//	molotov_workers_busy_max                        gauge     the open model's most workers running a start at once
 //	molotov_starts_scheduled_total                  counter   the open model's starts (Runner.Rate)
 //	molotov_starts_dropped_total                    counter   the open model's starts that never began
 package prom
@@ -59,7 +60,7 @@ var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // (Runner.Segment) gives every metric the constant label segment="i/n",
 // so that a dashboard can sum the shares while the run lasts.
 type descs struct {
-	runs, scenarioDur, requests, requestDur, started, workers, scheduled, dropped *prometheus.Desc
+	runs, scenarioDur, requests, requestDur, started, workers, busy, scheduled, dropped *prometheus.Desc
 }
 
 // wholeRun are the descriptors of a run that is not a share.
@@ -83,6 +84,8 @@ func newDescs(segment string) *descs {
 			"Scenario runs started.", nil, labels),
 		workers: prometheus.NewDesc("molotov_workers_max",
 			"Most workers active at once.", nil, labels),
+		busy: prometheus.NewDesc("molotov_workers_busy_max",
+			"The open model's most workers running a start at once (Runner.Rate); 0 in the closed model.", nil, labels),
 		scheduled: prometheus.NewDesc("molotov_starts_scheduled_total",
 			"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, labels),
 		dropped: prometheus.NewDesc("molotov_starts_dropped_total",
@@ -121,7 +124,7 @@ func (c *Collector) descs() *descs {
 // Describe sends the descriptors of the metrics Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs()
-	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.scheduled, d.dropped} {
+	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.busy, d.scheduled, d.dropped} {
 		ch <- d
 	}
 }
@@ -135,6 +138,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	d := c.descs()
 	ch <- prometheus.MustNewConstMetric(d.started, prometheus.CounterValue, float64(res.Started))
 	ch <- prometheus.MustNewConstMetric(d.workers, prometheus.GaugeValue, float64(res.MaxWorkers))
+	ch <- prometheus.MustNewConstMetric(d.busy, prometheus.GaugeValue, float64(res.PeakBusy))
 	ch <- prometheus.MustNewConstMetric(d.scheduled, prometheus.CounterValue, float64(res.Scheduled))
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(res.Dropped))
 	for name, s := range res.Scenarios {

@@ -15,7 +15,8 @@
 //	loadgen -url http://127.0.0.1:18080/ -rate 1000 -max-workers 50 -duration 8s
 //
 // With -rate the line also has scheduled, dropped, rate_achieved, the
-// pool's size (max_workers) and the start lag's p50, p99 and max in
+// pool's size (max_workers), its most workers busy at once (peak_busy)
+// and the start lag's p50, p99 and max in
 // nanoseconds (start_lag_p99_ns...).
 // -cpuprofile and -memprofile write pprof profiles of the run.
 //
@@ -205,7 +206,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if o.rate > 0 {
 		out["scheduled"], out["dropped"] = res.Scheduled, res.Dropped
-		out["max_workers"] = res.MaxWorkers
+		out["max_workers"], out["peak_busy"] = res.MaxWorkers, res.PeakBusy
 		out["rate_achieved"] = float64(res.Started) / res.Elapsed.Seconds()
 		out["start_lag_p50_ns"], out["start_lag_p99_ns"] = res.StartLag.P50.Nanoseconds(), res.StartLag.P99.Nanoseconds()
 		out["start_lag_max_ns"] = res.StartLag.Max.Nanoseconds()

@@ -23,6 +23,7 @@ type result struct {
 	Rate      *float64 `json:"rate_achieved"`
 	LagP99    *int64   `json:"start_lag_p99_ns"`
 	Pool      *int     `json:"max_workers"`
+	Busy      *int     `json:"peak_busy"`
 }
 
 // runJSON runs loadgen with args and decodes its one output line.
@@ -40,8 +41,8 @@ func runJSON(t *testing.T, args ...string) result {
 	if err := json.Unmarshal([]byte(lines[0]), &raw); err != nil {
 		t.Fatalf("output %q is not JSON: %v", lines[0], err)
 	}
-	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 10) {
-		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved, max_workers, start_lag_p50_ns, start_lag_p99_ns, start_lag_max_ns with -rate); got %q", lines[0])
+	if _, open := raw["scheduled"]; len(raw) != 3 && !(open && len(raw) == 11) {
+		t.Errorf("want keys ok, failed, elapsed_s (and scheduled, dropped, rate_achieved, max_workers, peak_busy, start_lag_p50_ns, start_lag_p99_ns, start_lag_max_ns with -rate); got %q", lines[0])
 	}
 	var res result
 	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil {
@@ -116,6 +117,9 @@ func TestRunRate(t *testing.T) {
 	}
 	if res.LagP99 == nil || *res.LagP99 <= 0 || *res.LagP99 > int64(time.Second) {
 		t.Errorf("start_lag_p99_ns = %v, want a lag between 0 and 1 s", res.LagP99)
+	}
+	if res.Busy == nil || *res.Busy < 1 || *res.Busy > 10 {
+		t.Errorf("peak_busy = %v, want 1 to the pool's 10", res.Busy)
 	}
 	if *res.Rate < 150 || *res.Rate > 250 {
 		t.Errorf("rate_achieved = %v, want about 200", *res.Rate)

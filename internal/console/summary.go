@@ -28,6 +28,7 @@ type Summary struct {
 	// such as a target that looks down.
 	Notes      []string
 	MaxWorkers int
+	PeakBusy   int    // the open model's most workers running a start at once
 	StopReason string // why the run stopped, e.g. "duration"
 	Scheduled  int64  // the open model's starts; zero in the closed model
 	Dropped    int64  // the open model's starts that never began
@@ -97,6 +98,7 @@ func WriteSummary(w io.Writer, s Summary) {
 	if s.Scheduled > 0 && s.Started > 0 {
 		fmt.Fprintf(w, "Start lag (open model: how late starts began against their intended times): p50 %s, p99 %s, max %s\n",
 			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
+		fmt.Fprintf(w, "Workers busy at once: at most %d of %d\n", s.PeakBusy, s.MaxWorkers)
 	}
 
 	if len(s.Scenarios) > 0 {

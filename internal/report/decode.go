@@ -119,7 +119,7 @@ func factsOf(r *result, open bool) []Fact {
 		}
 	}
 	facts = append(facts,
-		Fact{"Workers", fmt.Sprintf("%d at most", r.MaxWorkers)},
+		Fact{"Workers", workers(r)},
 		Fact{"Elapsed", dur(r.Elapsed)},
 	)
 	if !r.Start.IsZero() {
@@ -142,12 +142,21 @@ func factsOf(r *result, open bool) []Fact {
 // ended 10 ms into its last second says nothing of its rate there.
 const minCover = 0.25
 
+// workers says how many workers the run had, and in the open model how
+// many of its pool were busy at once.
+func workers(r *result) string {
+	if r.PeakBusy > 0 {
+		return fmt.Sprintf("%d, at most %d busy at once", r.MaxWorkers, r.PeakBusy)
+	}
+	return fmt.Sprintf("%d at most", r.MaxWorkers)
+}
+
 func timelineOf(r *result, opts *options, open bool) Timeline {
 	var tl Timeline
 	if r.Started == 0 && r.Scheduled == 0 {
 		return tl // nothing ran: nothing to plot
 	}
-	var anyP90, anyStarted bool
+	var anyP90, anyStarted, anyBusy bool
 	end := r.Elapsed.Seconds()
 	for _, p := range r.Timeline {
 		t := float64(p.Second)
@@ -166,6 +175,7 @@ func timelineOf(r *result, opts *options, open bool) Timeline {
 		tl.OK = append(tl.OK, perSec(p.OK))
 		tl.Failed = append(tl.Failed, perSec(p.Failed))
 		tl.Workers = append(tl.Workers, p.Workers)
+		tl.Busy = append(tl.Busy, p.Busy)
 		tl.Started = append(tl.Started, perSec(p.Started))
 		tl.Dropped = append(tl.Dropped, perSec(p.Dropped))
 		var p50, p90, p99, fail *float64
@@ -177,12 +187,16 @@ func timelineOf(r *result, opts *options, open bool) Timeline {
 		tl.P50, tl.P90, tl.P99, tl.FailPct = append(tl.P50, p50), append(tl.P90, p90), append(tl.P99, p99), append(tl.FailPct, fail)
 		anyP90 = anyP90 || p.P90 > 0
 		anyStarted = anyStarted || p.Started > 0
+		anyBusy = anyBusy || p.Busy > 0
 	}
 	if !anyP90 { // a result written before the timeline had p90
 		tl.P90 = nil
 	}
 	if !open || !anyStarted {
 		tl.Started, tl.Dropped = nil, nil
+	}
+	if !open || !anyBusy { // or a result written before busy workers were counted
+		tl.Busy = nil
 	}
 	if open {
 		for _, p := range r.Timeline {

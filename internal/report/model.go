@@ -74,6 +74,7 @@ type Timeline struct {
 	P90     []*float64 `json:"p90_ms,omitempty"`
 	P99     []*float64 `json:"p99_ms"`
 	Workers []int      `json:"workers"`
+	Busy    []int      `json:"busy,omitempty"` // the open model: most workers running a start at once
 	// The open model's starts per second: the target of the shape, those
 	// started, those dropped.
 	Target  []float64  `json:"target_per_s,omitempty"`

@@ -8,7 +8,7 @@
 	var diff = runs.length > 1;
 	var colors = {
 		ok: "#2e9e5b", failed: "#d64545", p50: "#3b82f6", p90: "#a855f7", p99: "#e8590c",
-		workers: "#0d9488", target: "#8a94a0", started: "#3b82f6", dropped: "#e8590c",
+		workers: "#0d9488", busy: "#7c3aed", target: "#8a94a0", started: "#3b82f6", dropped: "#e8590c",
 		latency: "#3b82f6", service: "#0d9488", lag: "#d97706"
 	};
 	// Printed pages are light whatever the screen's theme.
@@ -240,12 +240,14 @@
 		}));
 		var open = runs.some(function (r) { return r.open; });
 		if (open) {
-			timeChart("Starts per second", "open model: the target rate, the starts that began, the starts dropped", fmtNum, perRun(function (r, i) {
+			timeChart("Starts per second", "open model: the starts that began, the starts dropped, the target rate (dashed)", fmtNum, perRun(function (r, i) {
 				if (!r.open) return [];
+				// The target goes last, dashed over the starts: a run that
+				// keeps its rate draws both on one line, and both show.
 				return [
-					{ run: i, key: "target_per_s", label: "target", color: colors.target, dash: [2, 3] },
 					{ run: i, key: "started_per_s", label: "started", color: colors.started },
-					{ run: i, key: "dropped_per_s", label: "dropped", color: colors.dropped }
+					{ run: i, key: "dropped_per_s", label: "dropped", color: colors.dropped },
+					{ run: i, key: "target_per_s", label: "target", color: colors.target, dash: [2, 3] }
 				];
 			}));
 		}
@@ -258,8 +260,11 @@
 		timeChart("Errors", "failed runs, in percent of the runs that ended each second", fmtPct, perRun(function (r, i) {
 			return [{ run: i, key: "fail_pct", label: "failed", color: colors.failed }];
 		}));
-		timeChart("Active workers", "at the end of each second", fmtNum, perRun(function (r, i) {
-			return [{ run: i, key: "workers", label: "workers", color: colors.workers }];
+		var busy = runs.some(function (r) { return r.timeline.busy; });
+		timeChart("Active workers", busy ? "at the end of each second; open model: the most busy at once in each second" : "at the end of each second", fmtNum, perRun(function (r, i) {
+			var l = [{ run: i, key: "workers", label: "workers", color: colors.workers }];
+			if (r.timeline.busy) l.push({ run: i, key: "busy", label: "busy", color: colors.busy });
+			return l;
 		}));
 	}
 

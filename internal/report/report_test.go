@@ -32,9 +32,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // so that its starts began late, a run that broke thresholds, one where
 // every worker's setup failed, so that no scenario ran, and the merge of
 // a closed run split in 4 shares, one of which broke the thresholds on
-// its own, and of 3 of them.
+// its own, and of 3 of them; and an open run whose pool of 20 had at most
+// a few busy at once.
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"closed", "open-drops", "open-lag", "thresholds", "no-runs", "merged", "merged-partial"} {
+	for _, name := range []string{"closed", "open-drops", "open-lag", "thresholds", "no-runs", "merged", "merged-partial", "open-pool"} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 			require.NoError(t, err)
@@ -177,6 +178,50 @@ func TestDecodeFigures(t *testing.T) {
 }
 
 // The open model's start lag shows beside the starts scheduled and
+// An open run that counted its busy workers shows them beside the pool,
+// in the verdict's figures and second by second; a closed run and an
+// open one written before they were counted show the pool alone.
+func TestDecodeBusyWorkers(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		busy bool
+	}{
+		{"closed", false},
+		{"open-lag", false}, // written before busy workers were counted
+		{"open-pool", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tt.name+".json"))
+			require.NoError(t, err)
+			var r result
+			require.NoError(t, json.Unmarshal(data, &r))
+			require.Equal(t, tt.busy, r.PeakBusy > 0, "the fixture")
+			run, err := Decode(data, tt.name)
+			require.NoError(t, err)
+			var workers string
+			for _, f := range run.Facts {
+				if f.Label == "Workers" {
+					workers = f.Value
+				}
+			}
+			if !tt.busy {
+				assert.Equal(t, fmt.Sprintf("%d at most", r.MaxWorkers), workers)
+				assert.Nil(t, run.Timeline.Busy)
+				return
+			}
+			assert.Equal(t, fmt.Sprintf("%d, at most %d busy at once", r.MaxWorkers, r.PeakBusy), workers)
+			require.Len(t, run.Timeline.Busy, len(r.Timeline))
+			peak := 0
+			for i, p := range r.Timeline {
+				assert.Equal(t, p.Busy, run.Timeline.Busy[i], "second %d", p.Second)
+				peak = max(peak, p.Busy)
+			}
+			assert.Equal(t, r.PeakBusy, peak, "the run's peak is its busiest second's")
+			assert.Less(t, r.PeakBusy, r.MaxWorkers, "the fixture: a pool larger than the load needed")
+		})
+	}
+}
+
 // dropped, p50, p99 and max, and as a curve by percentile; a closed run,
 // and an open one whose result does not record it, show none.
 func TestDecodeStartLag(t *testing.T) {

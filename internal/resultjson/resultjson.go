@@ -49,6 +49,7 @@ type File struct {
 	Dropped     int64               `json:"dropped,omitempty"`
 	SetupFailed int                 `json:"setup_failed"`
 	MaxWorkers  int                 `json:"max_workers"`
+	PeakBusy    int                 `json:"peak_busy,omitempty"` // the open model only
 	SizingRatio float64             `json:"sizing_ratio,omitempty"`
 	SizingRate  float64             `json:"sizing_rate,omitempty"`
 	MaxFailures int                 `json:"max_failures_allowed,omitempty"`
@@ -282,6 +283,7 @@ type Point struct {
 	P90     time.Duration `json:"p90_ns"`
 	P99     time.Duration `json:"p99_ns"`
 	Workers int           `json:"workers"`
+	Busy    int           `json:"busy,omitempty"` // the open model only
 	Started int64         `json:"started"`
 	Dropped int64         `json:"dropped,omitempty"`
 }
@@ -300,6 +302,7 @@ type Share struct {
 	Scheduled   int64     `json:"scheduled,omitempty"`
 	Dropped     int64     `json:"dropped,omitempty"`
 	MaxWorkers  int       `json:"max_workers"`
+	PeakBusy    int       `json:"peak_busy,omitempty"`
 	StopReason  string    `json:"stop_reason"`
 	Outcome     string    `json:"outcome"` // as the share judged itself
 }

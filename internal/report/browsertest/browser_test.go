@@ -41,6 +41,7 @@ var pages = []page{
 	{"closed", []string{"closed.json"}, "Passed: 721 scenario runs", 4 + 3, 0, 0},
 	{"open-drops", []string{"open-drops.json"}, "Passed: 455 scenario runs", 5 + 3, 0, 0},
 	{"open-lag", []string{"open-lag.json"}, "Passed: 650 scenario runs", 5 + 3 + 1, 0, 0}, // and the start lag's curve
+	{"open-pool", []string{"open-pool.json"}, "Passed: 500 scenario runs", 5 + 3 + 1, 0, 0},
 	// Of two open runs, only the new one measured its start lag.
 	{"open-comparison", []string{"open-drops.json", "open-lag.json"}, "Passed: 455 scenario runs", 5 + 3 + 1, 0, 0},
 	{"thresholds", []string{"thresholds.json"}, "Failed: 2 of 4 thresholds broke", 4 + 3, 0, 0},
