@@ -36,9 +36,9 @@ type Result struct {
 	SetupFailed         int   // workers whose Setup or SetupSession failed
 	MaxWorkers          int   // most workers active at once (with Sizing: the count when the tolerance was passed)
 	// PeakBusy is the open model's most workers running a start at once:
-	// how much of its pool (MaxWorkers) the load needed. A MaxWorkers a
-	// little above it serves the same load with fewer sessions. Zero in the
-	// closed model.
+	// how much of its pool (MaxWorkers) the load needed, stalls included.
+	// Far below MaxWorkers, a pool a little above it serves the same load
+	// with fewer sessions. Zero in the closed model.
 	PeakBusy   int
 	Elapsed    time.Duration             // from the first worker's start to the end of the last
 	StopReason StopReason                // empty while the run goes on
