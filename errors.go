@@ -15,6 +15,11 @@ type StatusError struct {
 	Got         int   // the status received; 0 when there was no response
 	Want        []int // the statuses expected; empty means any 2xx
 	Method, URL string
+	// Name is the request's name given with WithRequestName, if any
+	// ("GET /items/{id}"). The message then names the request by it
+	// instead of its URL, so that the run's errors count one cause once
+	// rather than once per id.
+	Name string
 }
 
 func (e *StatusError) Error() string {
@@ -28,6 +33,9 @@ func (e *StatusError) Error() string {
 	}
 	if e.Got == 0 {
 		return "molotov: no response, want status " + want
+	}
+	if e.Name != "" {
+		return fmt.Sprintf("molotov: %s: status %d %s, want %s", e.Name, e.Got, http.StatusText(e.Got), want)
 	}
 	return fmt.Sprintf("molotov: %s %s: status %d %s, want %s", e.Method, e.URL, e.Got, http.StatusText(e.Got), want)
 }

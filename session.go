@@ -306,6 +306,9 @@ func ExpectStatus(resp *http.Response, codes ...int) error {
 		if resp.Request.URL != nil {
 			e.URL = resp.Request.URL.Redacted()
 		}
+		if requestNamesUsed.Load() {
+			e.Name, _ = resp.Request.Context().Value(requestNameKey{}).(string)
+		}
 	}
 	return e
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -450,6 +451,7 @@ func TestExpectStatus(t *testing.T) {
 		{"explicit mismatch", resp(500), []int{200, 201}, true, []int{200, 201}, "want 200 or 201"},
 		{"nil response", nil, []int{200}, true, []int{200}, "no response"},
 		{"nil response default", nil, nil, true, nil, "no response, want status 2xx"},
+		{"named request", named(resp(503), "PUT /x/{id}"), nil, true, nil, "molotov: PUT /x/{id}: status 503 Service Unavailable, want 2xx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -472,6 +474,34 @@ func TestExpectStatus(t *testing.T) {
 			assert.Contains(t, se.URL, "h/x?y=1")
 		})
 	}
+}
+
+// named gives resp's request the request name name.
+func named(resp *http.Response, name string) *http.Response {
+	resp.Request = resp.Request.WithContext(WithRequestName(resp.Request.Context(), name))
+	return resp
+}
+
+// A status error of a named request is counted under the name: one
+// cause, one line of the run's errors, whatever the ids in the URLs.
+func TestStatusErrorsGroupedByRequestName(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	reg := sbOneScenario("item", func(ctx context.Context, s *Session) error {
+		ctx = WithRequestName(ctx, "GET /items/{id}")
+		resp, err := s.Get(ctx, fmt.Sprintf("/items/%d", s.Iteration()))
+		if err != nil {
+			return err
+		}
+		return ExpectStatus(resp)
+	})
+	r := Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 10, Quiet: true, Output: &bytes.Buffer{}}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 20, res.Failed)
+	assert.Equal(t, []ErrorCount{{Error: "molotov: GET /items/{id}: status 503 Service Unavailable, want 2xx", Count: 20}}, res.Errors)
 }
 
 func TestSessionRequestNamesAndMeasure(t *testing.T) {
