@@ -123,7 +123,7 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 		switch {
 		case err == io.EOF:
 		case b.timeout > 0 && (b.timedOut.Load() || errors.Is(err, context.DeadlineExceeded)) && b.parent.Err() == nil:
-			err = &TimeoutError{Method: b.method, URL: b.url.Redacted(), Limit: b.timeout, Err: err, Body: true}
+			err = &TimeoutError{Method: b.method, URL: b.url.Redacted(), Name: requestName(b.parent), Limit: b.timeout, Err: err, Body: true}
 		case !b.draining:
 			// net/http's body errors ("unexpected EOF", a reset) do not
 			// say which request they broke; the request name does, and

@@ -68,9 +68,13 @@ func (e *BodyError) Unwrap() error { return e.Err }
 // timeout (SessionConfig.Timeout or Runner.RequestTimeout), body included.
 type TimeoutError struct {
 	Method, URL string
-	Limit       time.Duration // the timeout that struck
-	Body        bool          // the timeout struck while reading the body
-	Err         error
+	// Name is the request's name given with WithRequestName, if any: the
+	// message then names the request by it instead of its URL, as
+	// StatusError's does.
+	Name  string
+	Limit time.Duration // the timeout that struck
+	Body  bool          // the timeout struck while reading the body
+	Err   error
 }
 
 func (e *TimeoutError) Error() string {
@@ -79,7 +83,10 @@ func (e *TimeoutError) Error() string {
 		where = "reading the response body"
 	}
 	target := ""
-	if e.Method != "" {
+	switch {
+	case e.Name != "":
+		target = " " + e.Name + ":"
+	case e.Method != "":
 		target = " " + e.Method + " " + e.URL + ":"
 	}
 	return fmt.Sprintf("molotov:%s request timeout (%v) hit while %s; raise Runner.RequestTimeout if the target is meant to be this slow", target, e.Limit, where)
@@ -151,3 +158,28 @@ func (e *InvalidStatusError) Error() string {
 // was cancelled (by a signal, under Runner.Test) during GlobalSetup: no
 // worker started.
 var ErrSetupInterrupted = errors.New("interrupted during GlobalSetup, before any worker started")
+
+// namedError carries the name of the request that failed with err
+// (WithRequestName) inside the *url.Error that http.Client wraps around a
+// transport's error, so that the run's errors count the failures of a
+// named request under its name instead of once per URL (errorCounter).
+// It is otherwise transparent: its message, Timeout and Temporary are
+// err's, and errors.Is and errors.As see through it.
+type namedError struct {
+	name string
+	err  error
+}
+
+func (e *namedError) Error() string { return e.err.Error() }
+
+func (e *namedError) Unwrap() error { return e.err }
+
+func (e *namedError) Timeout() bool {
+	t, ok := e.err.(interface{ Timeout() bool })
+	return ok && t.Timeout()
+}
+
+func (e *namedError) Temporary() bool {
+	t, ok := e.err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}

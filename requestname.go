@@ -17,6 +17,16 @@ func WithRequestName(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, requestNameKey{}, name)
 }
 
+// requestName returns the name that WithRequestName gave ctx's requests,
+// or "".
+func requestName(ctx context.Context) string {
+	if !requestNamesUsed.Load() {
+		return ""
+	}
+	name, _ := ctx.Value(requestNameKey{}).(string)
+	return name
+}
+
 // requestNamesUsed is set once WithRequestName was called in the process:
 // until then no request's context is searched for a name (a walk up the
 // context chain on every request).

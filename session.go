@@ -306,9 +306,7 @@ func ExpectStatus(resp *http.Response, codes ...int) error {
 		if resp.Request.URL != nil {
 			e.URL = resp.Request.URL.Redacted()
 		}
-		if requestNamesUsed.Load() {
-			e.Name, _ = resp.Request.Context().Value(requestNameKey{}).(string)
-		}
+		e.Name = requestName(resp.Request.Context())
 	}
 	return e
 }

@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -482,26 +485,89 @@ func named(resp *http.Response, name string) *http.Response {
 	return resp
 }
 
-// A status error of a named request is counted under the name: one
-// cause, one line of the run's errors, whatever the ids in the URLs.
-func TestStatusErrorsGroupedByRequestName(t *testing.T) {
+// The failures of a named request are counted under its name, one line of
+// the run's errors per cause whatever the ids in the URLs: a status, a
+// refused connection, a timeout waiting for the response or reading its
+// body. The errors stay what they were to errors.As.
+func TestErrorsGroupedByRequestName(t *testing.T) {
+	slow := func(w http.ResponseWriter, r *http.Request, headersFirst bool) {
+		if headersFirst {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/down/"):
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case strings.HasPrefix(r.URL.Path, "/slow/"):
+			slow(w, r, false)
+		case strings.HasPrefix(r.URL.Path, "/stall/"):
+			slow(w, r, true)
+		}
 	}))
 	defer srv.Close()
-	reg := sbOneScenario("item", func(ctx context.Context, s *Session) error {
-		ctx = WithRequestName(ctx, "GET /items/{id}")
-		resp, err := s.Get(ctx, fmt.Sprintf("/items/%d", s.Iteration()))
-		if err != nil {
-			return err
-		}
-		return ExpectStatus(resp)
-	})
-	r := Runner{Registry: reg, BaseURL: srv.URL, Workers: 2, MaxRuns: 10, Quiet: true, Output: &bytes.Buffer{}}
-	res, err := r.Run(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	require.EqualValues(t, 20, res.Failed)
-	assert.Equal(t, []ErrorCount{{Error: "molotov: GET /items/{id}: status 503 Service Unavailable, want 2xx", Count: 20}}, res.Errors)
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+
+	for _, tt := range []struct {
+		name, base, path, want string
+		timeout                bool
+	}{
+		{"status", srv.URL, "/down/%d", "molotov: GET /down/{id}: status 503 Service Unavailable, want 2xx", false},
+		{"refused", closed, "/gone/%d", "GET /gone/{id}: dial tcp " + ln.Addr().String() + ": connect: connection refused", false},
+		{"timeout", srv.URL, "/slow/%d", "GET /slow/{id}: molotov: request timeout (20ms) hit while waiting for the response", true},
+		{"body timeout", srv.URL, "/stall/%d", "molotov: GET /stall/{id}: request timeout (20ms) hit while reading the response body", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "GET " + strings.Replace(tt.path, "%d", "{id}", 1)
+			var mu sync.Mutex
+			var errs []error
+			reg := sbOneScenario("item", func(ctx context.Context, s *Session) error {
+				err := func() error {
+					resp, err := s.Get(WithRequestName(ctx, name), fmt.Sprintf(tt.base+tt.path, s.Iteration()))
+					if err != nil {
+						return err
+					}
+					defer resp.Body.Close()
+					if _, err := io.ReadAll(resp.Body); err != nil {
+						return err
+					}
+					return ExpectStatus(resp)
+				}()
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return err
+			})
+			r := Runner{Registry: reg, Workers: 2, MaxRuns: 5, RequestTimeout: 20 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{}}
+			res, err := r.Run(context.Background())
+			require.NoError(t, err)
+			require.EqualValues(t, 10, res.Failed)
+			require.Len(t, res.Errors, 1, "one cause, one line: %v", res.Errors)
+			assert.EqualValues(t, 10, res.Errors[0].Count)
+			assert.True(t, strings.HasPrefix(res.Errors[0].Error, tt.want), "%q, want it to begin %q", res.Errors[0].Error, tt.want)
+			for _, err := range errs {
+				var te *TimeoutError
+				assert.Equal(t, tt.timeout, errors.As(err, &te), "%v", err)
+				var ne net.Error
+				if errors.As(err, &ne) {
+					assert.Equal(t, tt.timeout, ne.Timeout(), "%v", err)
+				}
+				if tt.name == "refused" {
+					var ue *url.Error
+					assert.ErrorAs(t, err, &ue)
+					assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+				}
+			}
+		})
+	}
 }
 
 func TestSessionRequestNamesAndMeasure(t *testing.T) {

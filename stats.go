@@ -1,15 +1,18 @@
 package molotov
 
 import (
-	"github.com/molotov-go/molotov/internal/redact"
-
+	"errors"
+	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/redact"
 )
 
 // StopReason says why a run stopped.
@@ -453,7 +456,14 @@ type errorCounter struct {
 var ephemeral = regexp.MustCompile(`(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.%a-z]+\]):\d+->`)
 
 func (c *errorCounter) normalise(err error) string {
-	return c.rules.Text(ephemeral.ReplaceAllString(err.Error(), ""))
+	msg := err.Error()
+	var ue *url.Error
+	var ne *namedError
+	if errors.As(err, &ue) && errors.As(ue.Err, &ne) {
+		// Get "http://h/items/7": cause → GET /items/{id}: cause
+		msg = strings.Replace(msg, ue.Op+" "+strconv.Quote(ue.URL), ne.name, 1)
+	}
+	return c.rules.Text(ephemeral.ReplaceAllString(msg, ""))
 }
 
 func (c *errorCounter) add(err error) {

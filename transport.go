@@ -2,6 +2,7 @@ package molotov
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"strings"
@@ -91,6 +92,11 @@ func (t *measuringTransport) received(req *http.Request, b *trackedBody, resp *h
 				err = &TimeoutError{Limit: t.timeout, Err: err}
 			}
 			b.endTimeout()
+		}
+		if name := requestName(parent); name != "" {
+			if _, ok := err.(tls.RecordHeaderError); !ok { // http.Client reads that one itself
+				err = &namedError{name: name, err: err}
+			}
 		}
 		st.record(time.Since(s.t0)-start, 0, true)
 		if rs.hasHandlers {
