@@ -46,9 +46,18 @@ func TestSignalChild(t *testing.T) {
 			return nil, nil
 		})
 	}
-	var once sync.Once
+	// "running" once both workers run: a signal before the second one
+	// started would leave it no session to tear down.
+	var mu sync.Mutex
+	ran := map[int]bool{}
 	reg.Scenario("wait", 1, func(ctx context.Context, s *Session) error {
-		once.Do(func() { fmt.Println("CHILD: running") })
+		mu.Lock()
+		if !ran[s.Worker] {
+			if ran[s.Worker] = true; len(ran) == 2 {
+				fmt.Println("CHILD: running")
+			}
+		}
+		mu.Unlock()
 		select {
 		case <-time.After(5 * time.Millisecond):
 			return nil
