@@ -21,8 +21,10 @@ import (
 // figures even if few requests saw it); its service time, from the actual
 // start, is kept beside it, and how late each start began is StartLag.
 // The run ends at Duration once every start due before it was released:
-// a start handed to a worker then still begins; one still queued for a
-// free worker is dropped.
+// the starts released then still begin, within MaxLag of their time like
+// any other, so a run that kept its schedule drops none at its end. A stop
+// before that (Run.Stop, a cancel, ThresholdAbort) drops the starts still
+// queued.
 //
 // The free workers wait on a stack: a start goes to the worker that came
 // free last. A rate that needs five workers at a time then keeps the same
@@ -63,16 +65,23 @@ func (o *openSchedule) release(off time.Duration) (dropped bool) {
 }
 
 // take returns the oldest queued start, or waits for one as w; false when
-// the run stopped (or its context ended) first.
+// the run stopped (or its context ended) first. Once the run reached its
+// Duration, the scheduler has released its last start: take returns the
+// starts still queued, and false when there are none.
 func (o *openSchedule) take(rs *runState, ctx context.Context, w *openWaiter) (time.Duration, bool) {
 	o.mu.Lock()
-	if rs.stopping() {
+	stopping := rs.stopping()
+	if stopping && rs.reason() != StopDuration {
 		o.mu.Unlock()
-		return 0, false // the starts still queued are dropped (drain)
+		return 0, false // interrupted: the starts still queued are dropped (drain)
 	}
 	if off, ok := o.pending.pop(); ok {
 		o.mu.Unlock()
 		return off, true
+	}
+	if stopping {
+		o.mu.Unlock()
+		return 0, false
 	}
 	o.idle = append(o.idle, w)
 	o.mu.Unlock()
@@ -265,7 +274,8 @@ func batchWindow(interval time.Duration) time.Duration {
 	return min(batchStarts*interval, maxBatchWindow)
 }
 
-// drain counts the starts still queued when the run ended as dropped.
+// drain counts the starts still queued when the run ended as dropped: those
+// of a run that was stopped before its Duration.
 func (o *openSchedule) drain(rs *runState) {
 	<-o.done
 	o.mu.Lock()

@@ -64,7 +64,8 @@ type Result struct {
 	// Scheduled and Dropped count the open model's starts (Runner.Rate):
 	// Scheduled == Started + Dropped once the run ended. A start is
 	// dropped when no worker could take it within Runner.MaxLag of its
-	// intended time, or when the run ended first. Both are zero in the
+	// intended time, or when the run was stopped before its Duration
+	// (Run.Stop, a cancel, ThresholdAbort) first. Both are zero in the
 	// closed model.
 	Scheduled, Dropped int64
 	// StartLag is how late each start of the open model began against its
@@ -117,7 +118,7 @@ type TimelinePoint struct {
 	Busy          int           // the open model: most workers running a start at once in the second
 	Started       int64         // scenario runs that started in this second
 	// Dropped counts the open model's starts dropped in this second for
-	// want of a free worker; starts still waiting when the run ended count
+	// want of a free worker; starts still waiting when the run was stopped count
 	// in Result.Dropped only.
 	Dropped int64
 }

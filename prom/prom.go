@@ -89,7 +89,7 @@ func newDescs(segment string) *descs {
 		scheduled: prometheus.NewDesc("molotov_starts_scheduled_total",
 			"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, labels),
 		dropped: prometheus.NewDesc("molotov_starts_dropped_total",
-			"The open model's starts that never began: no free worker within MaxLag, or the run ended.", nil, labels),
+			"The open model's starts that never began: no free worker within MaxLag, or the run was stopped first.", nil, labels),
 	}
 }
 

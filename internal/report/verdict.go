@@ -102,7 +102,7 @@ func verdictOf(r *result) Verdict {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s runs were cut short by the stop (ForceShutdown or a cancel); they are not held against the run.", count(r.Interrupted)))
 	}
 	if r.Dropped > 0 {
-		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run ended first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
+		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run was stopped first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
 	}
 	switch missing := missingSegments(r.Segment); {
 	case r.Partial && missing != "":
