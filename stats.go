@@ -35,19 +35,14 @@ const (
 // Result is what a run measured. Counting is exact: every scenario run that
 // started is counted once, as OK or Failed, whatever stopped the run.
 type Result struct {
-	Started, OK, Failed int64 // Started == OK + Failed once the run ended
-	SetupFailed         int   // workers whose Setup or SetupSession failed
-	MaxWorkers          int   // most workers active at once (with Sizing: the count when the tolerance was passed)
-	// PeakBusy is the open model's most workers running a start at once:
-	// how much of its pool (MaxWorkers) the load needed, stalls included.
-	// Far below MaxWorkers, a pool a little above it serves the same load
-	// with fewer sessions. Zero in the closed model.
-	PeakBusy   int
-	Elapsed    time.Duration             // from the first worker's start to the end of the last
-	StopReason StopReason                // empty while the run goes on
-	Scenarios  map[string]*ScenarioStats // every registered scenario, even one that never ran
-	Requests   map[string]*RequestStats  // keyed by request name, "GET /items"
-	Errors     []ErrorCount              // distinct failure errors, most frequent first, at most 100
+	Started, OK, Failed int64                     // Started == OK + Failed once the run ended
+	SetupFailed         int                       // workers whose Setup or SetupSession failed
+	MaxWorkers          int                       // most workers active at once (with Sizing: the count when the tolerance was passed)
+	Elapsed             time.Duration             // from the first worker's start to the end of the last
+	StopReason          StopReason                // empty while the run goes on
+	Scenarios           map[string]*ScenarioStats // every registered scenario, even one that never ran
+	Requests            map[string]*RequestStats  // keyed by request name, "GET /items"
+	Errors              []ErrorCount              // distinct failure errors, most frequent first, at most 100
 	// SizingRatio is the failure ratio, in percent of successes (Molotov's
 	// FAILED/OK×100 over the last minute), that stopped a Sizing run.
 	SizingRatio float64
@@ -64,10 +59,14 @@ type Result struct {
 	// Scheduled and Dropped count the open model's starts (Runner.Rate):
 	// Scheduled == Started + Dropped once the run ended. A start is
 	// dropped when no worker could take it within Runner.MaxLag of its
-	// intended time, or when the run was stopped before its Duration
-	// (Run.Stop, a cancel, ThresholdAbort) first. Both are zero in the
-	// closed model.
+	// intended time, or when a stop cut the run short (Run.Stop, a cancel,
+	// ThresholdAbort) before it began. Both are zero in the closed model.
 	Scheduled, Dropped int64
+	// PeakBusy is the open model's most workers running a start at once:
+	// how much of its pool (MaxWorkers) the load needed, stalls included.
+	// Far below MaxWorkers, a pool a little above it serves the same load
+	// with fewer sessions. Zero in the closed model.
+	PeakBusy int
 	// StartLag is how late each start of the open model began against its
 	// intended time: the scheduler's and the worker pool's own delay,
 	// which every scenario's Latency includes and its ServiceTime leaves
@@ -118,8 +117,8 @@ type TimelinePoint struct {
 	Busy          int           // the open model: most workers running a start at once in the second
 	Started       int64         // scenario runs that started in this second
 	// Dropped counts the open model's starts dropped in this second for
-	// want of a free worker; starts still waiting when the run was stopped count
-	// in Result.Dropped only.
+	// want of a free worker; starts still waiting when a stop cut the run
+	// short count in Result.Dropped only.
 	Dropped int64
 }
 
