@@ -98,7 +98,9 @@ func WriteSummary(w io.Writer, s Summary) {
 	if s.Scheduled > 0 && s.Started > 0 {
 		fmt.Fprintf(w, "Start lag (open model: how late starts began against their intended times): p50 %s, p99 %s, max %s\n",
 			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
-		fmt.Fprintf(w, "Workers busy at once: at most %d of %d\n", s.PeakBusy, s.MaxWorkers)
+		if s.PeakBusy > 0 { // zero: a result written before busy workers were counted
+			fmt.Fprintf(w, "Workers busy at once: at most %d of %d\n", s.PeakBusy, s.MaxWorkers)
+		}
 	}
 
 	if len(s.Scenarios) > 0 {
