@@ -113,6 +113,10 @@ func TestWriteSummary(t *testing.T) {
 	}{
 		{"full", full},
 		{"header_only", Summary{Elapsed: 850 * time.Millisecond, OK: 1, MaxWorkers: 1}},
+		{"open", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, PeakBusy: 9, StopReason: "duration",
+			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
+		{"open_before_busy", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, StopReason: "duration",
+			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
