@@ -6,8 +6,8 @@ loop (-workers 50) and, when F1 names a binary of ../shared/bench/f1, f1's
 `run constant` at the same rate, in turns, REPS times, on the shared harness's
 target, pinned as its "pinned" mode (target on CPU 0, generator on CPU 1,
 GOMAXPROCS=1 each). Prints each generator's CPU per ok request (user+sys over
-its whole process) and start lag p99, medians of REPS, and with f1 the median
-of the paired ratios to f1's CPU.
+its whole process), start lag p99 and peak busy workers, medians of REPS, and
+with f1 the median of the paired ratios to f1's CPU.
 
     python3 bench/pools.py                      # 15000/s, 6 s, 5 reps, pools 20 50 200
     RATE=15000 DURATION=6s REPS=5 POOLS="20 200" F1=/tmp/f1 python3 bench/pools.py
@@ -52,6 +52,7 @@ try:
     time.sleep(0.5)
     cpu = {k: [] for k in tools}
     lag = {k: [] for k in tools}
+    busy = {k: [] for k in tools}
     for _ in range(reps):
         for name, cmd in tools.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -68,6 +69,8 @@ try:
                 ok = d["ok"]
                 if "start_lag_p99_ns" in d:
                     lag[name].append(d["start_lag_p99_ns"] / 1e6)
+                if "peak_busy" in d:
+                    busy[name].append(d["peak_busy"])
             if not ok:
                 sys.exit(f"pools.py: {name} made no successful request:\n{p.stdout}{p.stderr}")
             cpu[name].append(1e6 * used / ok)
@@ -75,11 +78,12 @@ finally:
     tgt.terminate()
 
 print(f"{rate}/s, {dur}, {reps} reps, {time.strftime('%Y-%m-%d')}")
-print("| generator | CPU-µs/req, median | start lag p99, median | paired ratio to f1, median |")
-print("| --- | ---: | ---: | ---: |")
+print("| generator | CPU-µs/req, median | start lag p99, median | peak busy workers, median | paired ratio to f1, median |")
+print("| --- | ---: | ---: | ---: | ---: |")
 for name in tools:
     l = f"{statistics.median(lag[name]):.1f} ms" if lag[name] else ""
+    b = f"{statistics.median(busy[name]):.0f}" if busy[name] else ""
     r = ""
     if f1 and name != "f1":
         r = f"{statistics.median(a / b for a, b in zip(cpu[name], cpu['f1'])):.2f}×"
-    print(f"| {name} | {statistics.median(cpu[name]):.1f} | {l} | {r} |")
+    print(f"| {name} | {statistics.median(cpu[name]):.1f} | {l} | {b} | {r} |")
