@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/molotov-go/molotov/internal/hist"
+	"github.com/molotov-go/molotov/internal/segment"
 	"github.com/molotov-go/molotov/internal/threshold"
 )
 
@@ -107,7 +108,7 @@ type Merger struct {
 
 // coveredRange is shares that the result named covers.
 type coveredRange struct {
-	segRange
+	segment.Range
 	name string
 }
 
@@ -167,7 +168,7 @@ func (m *Merger) Add(name string, r *Result) error {
 		m.init(r, cov)
 	}
 	m.fold(r)
-	for _, sr := range cov.ranges {
+	for _, sr := range cov.Ranges {
 		m.covered = append(m.covered, coveredRange{sr, name})
 	}
 	m.names = append(m.names, name)
@@ -175,9 +176,9 @@ func (m *Merger) Add(name string, r *Result) error {
 }
 
 // check returns why r cannot join the merge, or r's coverage.
-func (m *Merger) check(name string, r *Result) (coverage, error) {
-	bad := func(field, format string, args ...any) (coverage, error) {
-		return coverage{}, &MergeError{Result: name, Field: field, Msg: fmt.Sprintf(format, args...)}
+func (m *Merger) check(name string, r *Result) (segment.Coverage, error) {
+	bad := func(field, format string, args ...any) (segment.Coverage, error) {
+		return segment.Coverage{}, &MergeError{Result: name, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	const (
 		notFinished   = "; merge the results of finished runs (Result.WriteJSON, -molotov.json)"
@@ -193,7 +194,7 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 	case r.End.Before(r.Start) || r.End.IsZero():
 		return bad("end", "is missing or before start"+notFinished)
 	}
-	cov, err := parseCoverage(r.Segment)
+	cov, err := segment.ParseCoverage(r.Segment)
 	if err != nil {
 		return bad("segment", "%v", err)
 	}
@@ -233,9 +234,9 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 			}
 		}
 	}
-	if cov.n != m.n {
+	if cov.N != m.n {
 		return bad("segment", "%q splits the run in %d, but %s's %q splits it in %d: merge the shares of one split of the run",
-			r.Segment, cov.n, first, m.segment, m.n)
+			r.Segment, cov.N, first, m.segment, m.n)
 	}
 	if m.open {
 		for _, s := range m.scenarios {
@@ -244,11 +245,11 @@ func (m *Merger) check(name string, r *Result) (coverage, error) {
 			}
 		}
 	}
-	for _, sr := range cov.ranges {
+	for _, sr := range cov.Ranges {
 		for _, c := range m.covered {
-			if sr.lo <= c.hi && c.lo <= sr.hi {
-				x := max(sr.lo, c.lo)
-				share := coverage{n: cov.n, ranges: []segRange{{x, x}}}.sharesName()
+			if sr.Lo <= c.Hi && c.Lo <= sr.Hi {
+				x := max(sr.Lo, c.Lo)
+				share := segment.Coverage{N: cov.N, Ranges: []segment.Range{{Lo: x, Hi: x}}}.SharesName()
 				return bad("segment", "%s is also in %s: give each share once", share, c.name)
 			}
 		}
@@ -324,13 +325,13 @@ func optionValue(v reflect.Value) string {
 }
 
 // init takes from the first result what the others must match.
-func (m *Merger) init(r *Result, cov coverage) {
+func (m *Merger) init(r *Result, cov segment.Coverage) {
 	if r.opts != nil {
 		o := *r.opts
 		o.Thresholds, o.Stages = slices.Clone(o.Thresholds), slices.Clone(o.Stages)
 		m.opts = &o
 	}
-	m.maxFailures, m.n, m.segment = r.maxFailures, cov.n, r.Segment
+	m.maxFailures, m.n, m.segment = r.maxFailures, cov.N, r.Segment
 	m.exprs = slices.Clone(thresholdExprs(r))
 	for _, e := range m.exprs {
 		t, _ := parseThreshold(e) // checked
@@ -449,22 +450,22 @@ func (m *Merger) Result() (*Result, error) {
 		return nil, &MergeError{Msg: "no results to merge; give the results of the run's shares"}
 	}
 	sorted := slices.Clone(m.covered)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].lo < sorted[j].lo })
-	cov := coverage{n: m.n}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Lo < sorted[j].Lo })
+	cov := segment.Coverage{N: m.n}
 	for _, c := range sorted {
-		cov.add(c.segRange)
+		cov.Add(c.Range)
 	}
-	if miss := cov.missing(); len(miss.ranges) > 0 && !m.Partial {
+	if miss := cov.Missing(); len(miss.Ranges) > 0 && !m.Partial {
 		return nil, &MergeError{Field: "segment", Msg: fmt.Sprintf(
 			"no result covers %s: the results given (%s) cover %s; add the results of the missing shares, or merge partially (MergePartial, molotov merge -partial)",
-			miss.sharesName(), listNames(m.names), cov.String())}
+			miss.SharesName(), listNames(m.names), cov.String())}
 	}
 	res := &Result{
 		Started: m.started, OK: m.ok, Failed: m.failed, Interrupted: m.interrupted,
 		Scheduled: m.scheduled, Dropped: m.dropped,
 		SetupFailed: m.setupFailed, MaxWorkers: m.maxWorkers, PeakBusy: m.peakBusy, StopReason: m.stop,
 		Start: m.start, End: m.end, Elapsed: m.end.Sub(m.start),
-		Segment: cov.String(), Partial: !cov.complete(),
+		Segment: cov.String(), Partial: !cov.Complete(),
 		Scenarios: make(map[string]*ScenarioStats, len(m.scenarioStats)),
 		Requests:  make(map[string]*RequestStats, len(m.requests)),
 		all:       cloneSnapshot(m.all), maxFailures: m.maxFailures,

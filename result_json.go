@@ -10,6 +10,7 @@ import (
 
 	"github.com/molotov-go/molotov/internal/hist"
 	"github.com/molotov-go/molotov/internal/resultjson"
+	"github.com/molotov-go/molotov/internal/segment"
 )
 
 // The JSON result: a versioned, self-describing record of a run that can
@@ -150,7 +151,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrResultFormat, err)
 	}
-	if _, err := parseCoverage(j.Segment); err != nil {
+	if _, err := segment.ParseCoverage(j.Segment); err != nil {
 		return nil, fmt.Errorf("%w: segment %v", ErrResultFormat, err)
 	}
 	if j.Partial && j.Segment == "" {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/molotov-go/molotov/internal/resultjson"
+	"github.com/molotov-go/molotov/internal/segment"
 )
 
 // shareRow is one share of a merged run as the share's own result had it:
@@ -33,35 +34,34 @@ func shareRowsOf(r *Result) []shareRow {
 // by the first.
 func sortShareRows(rows []shareRow) {
 	first := func(r shareRow) int {
-		c, _ := parseCoverage(r.Segment) // checked when the row was read
-		if len(c.ranges) == 0 {
+		c, _ := segment.ParseCoverage(r.Segment) // checked when the row was read
+		if len(c.Ranges) == 0 {
 			return 0
 		}
-		return c.ranges[0].lo
+		return c.Ranges[0].Lo
 	}
 	slices.SortStableFunc(rows, func(a, b shareRow) int { return first(a) - first(b) })
 }
 
-// checkShareRows checks the rows of a JSON result whose segment is
-// segment: each names shares of the same split as the others and as the
-// result.
-func checkShareRows(rows []shareRow, segment string) error {
+// checkShareRows checks the rows of a JSON result whose segment is seg:
+// each names shares of the same split as the others and as the result.
+func checkShareRows(rows []shareRow, seg string) error {
 	n := 0
-	if segment != "" {
-		c, _ := parseCoverage(segment) // checked before
-		n = c.n
+	if seg != "" {
+		c, _ := segment.ParseCoverage(seg) // checked before
+		n = c.N
 	}
 	for i, r := range rows {
-		c, err := parseCoverage(r.Segment)
+		c, err := segment.ParseCoverage(r.Segment)
 		switch {
 		case err != nil:
 			return fmt.Errorf("shares[%d].segment %v", i, err)
 		case r.Segment == "":
 			return fmt.Errorf("shares[%d].segment is empty; a row names its share, as i/n", i)
-		case n != 0 && c.n != n:
-			return fmt.Errorf("shares[%d].segment %q splits the run in %d, not in %d as the rest of the result does", i, r.Segment, c.n, n)
+		case n != 0 && c.N != n:
+			return fmt.Errorf("shares[%d].segment %q splits the run in %d, not in %d as the rest of the result does", i, r.Segment, c.N, n)
 		}
-		n = c.n
+		n = c.N
 	}
 	return nil
 }

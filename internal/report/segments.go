@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/molotov-go/molotov/internal/resultjson"
+	"github.com/molotov-go/molotov/internal/segment"
 )
 
 // shareRow is one share of a merged run, as the JSON result's "shares"
@@ -56,54 +57,29 @@ func segmentsOf(r *result, open bool) []Segment {
 
 // firstShare returns the first share a segment names: 2 for "2/4" and for
 // "2-3,5/8"; -1 when it names none.
-func firstShare(segment string) int {
-	i, err := strconv.Atoi(segment[:strings.IndexFunc(segment+"/", notDigit)])
-	if err != nil {
+func firstShare(seg string) int {
+	c, err := segment.ParseCoverage(seg)
+	if seg == "" || err != nil {
 		return -1
 	}
-	return i
+	return c.Ranges[0].Lo
 }
-
-func notDigit(r rune) bool { return r < '0' || r > '9' }
 
 // missingSegments names the shares that a partial merge's segment,
 // "0-2,5/8", lacks: "segments 3-4,6-7 of 8", "segment 3 of 4"; "" when
 // the segment does not read.
-func missingSegments(segment string) string {
-	list, total, _ := strings.Cut(segment, "/")
-	n, err := strconv.Atoi(total)
-	if err != nil || n < 1 {
+func missingSegments(seg string) string {
+	c, err := segment.ParseCoverage(seg)
+	if err != nil {
 		return ""
 	}
-	var missing []string
-	gap := func(lo, hi int) {
-		switch {
-		case lo == hi:
-			missing = append(missing, strconv.Itoa(lo))
-		case lo < hi:
-			missing = append(missing, strconv.Itoa(lo)+"-"+strconv.Itoa(hi))
-		}
-	}
-	next := 0 // the first share not yet seen
-	for _, item := range strings.Split(list, ",") {
-		a, b, isRange := strings.Cut(item, "-")
-		lo, err := strconv.Atoi(a)
-		hi := lo
-		if err == nil && isRange {
-			hi, err = strconv.Atoi(b)
-		}
-		if err != nil || lo < next || hi < lo || hi >= n {
-			return ""
-		}
-		gap(next, lo-1)
-		next = hi + 1
-	}
-	gap(next, n-1)
-	switch {
-	case len(missing) == 0:
+	m := c.Missing()
+	if len(m.Ranges) == 0 {
 		return ""
-	case len(missing) == 1 && !strings.Contains(missing[0], "-"):
-		return "segment " + missing[0] + " of " + strconv.Itoa(n)
 	}
-	return "segments " + strings.Join(missing, ",") + " of " + strconv.Itoa(n)
+	list, _, _ := strings.Cut(m.String(), "/")
+	if len(m.Ranges) == 1 && m.Ranges[0].Lo == m.Ranges[0].Hi {
+		return "segment " + list + " of " + strconv.Itoa(m.N)
+	}
+	return "segments " + list + " of " + strconv.Itoa(m.N)
 }

@@ -1,4 +1,4 @@
-package molotov
+package segment
 
 import (
 	"testing"
@@ -35,7 +35,7 @@ func TestCoverage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			c, err := parseCoverage(tt.in)
+			c, err := ParseCoverage(tt.in)
 			if tt.err != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.err)
@@ -44,11 +44,11 @@ func TestCoverage(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.out, c.String())
-			assert.Equal(t, tt.missing == "", c.complete())
+			assert.Equal(t, tt.missing == "", c.Complete())
 			if tt.missing != "" {
-				assert.Equal(t, tt.missing, c.missing().String())
+				assert.Equal(t, tt.missing, c.Missing().String())
 			}
-			again, err := parseCoverage(c.String())
+			again, err := ParseCoverage(c.String())
 			require.NoError(t, err)
 			assert.Equal(t, c.String(), again.String(), "String parses back")
 		})
