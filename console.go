@@ -63,7 +63,11 @@ func (rs *runState) liveLine() string {
 		return ""
 	}
 	elapsed := time.Since(rs.start)
-	return console.LiveLine(ok, failed, int(active), elapsed, ratio.PerSecond(ok+failed, elapsed))
+	busy := -1 // the closed model: every active worker is busy
+	if rs.open != nil {
+		busy = int(rs.stats.busy.load())
+	}
+	return console.LiveLine(ok, failed, int(active), busy, elapsed, ratio.PerSecond(ok+failed, elapsed))
 }
 
 // dumpRequest and dumpResponse print Verbose 2 dumps, secrets redacted.

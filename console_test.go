@@ -18,6 +18,36 @@ import (
 
 var sbLiveLine = regexp.MustCompile(`^SUCCESSES: (\d+) \| FAILURES: (\d+) \| WORKERS: (\d+) \| ELAPSED: \S+ \| RATE: [\d.]+/s$`)
 
+// In the open model the live line says how many of the pool are busy.
+func TestConsoleLiveLineOpenModel(t *testing.T) {
+	hold := make(chan struct{})
+	var in atomic.Int32
+	reg := sbOneScenario("hold", func(ctx context.Context, _ *Session) error {
+		if in.Add(1) <= 3 { // three workers stay busy until the run ends
+			select {
+			case <-hold:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	})
+	time.AfterFunc(350*time.Millisecond, func() { close(hold) })
+	var out lockedBuffer
+	res := sbRun(t, Runner{Registry: reg, Rate: 100, MaxWorkers: 10, Duration: 400 * time.Millisecond, ConsoleUpdate: 50 * time.Millisecond, Output: &out})
+	require.Positive(t, res.Started)
+	open := regexp.MustCompile(`^SUCCESSES: \d+ \| FAILURES: \d+ \| WORKERS: 10 \((\d+) busy\) \| ELAPSED: \S+ \| RATE: [\d.]+/s$`)
+	busy := 0
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := open.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			busy = max(busy, n)
+		}
+		assert.False(t, sbLiveLine.MatchString(l), "a closed-model live line in the open model: %s", l)
+	}
+	assert.GreaterOrEqual(t, busy, 3, "the held workers show as busy:\n%s", out.String())
+	assert.LessOrEqual(t, busy, 10)
+}
+
 func TestConsolePeriodicLinesAndSummary(t *testing.T) {
 	var n atomic.Int64
 	srv := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {

@@ -169,10 +169,17 @@ type ThresholdRow struct {
 // time and the rate of scenario runs, e.g.
 //
 //	SUCCESSES: 12 | FAILURES: 0 | WORKERS: 3 | ELAPSED: 2.0s | RATE: 6.0/s
-func LiveLine(ok, failed int64, workers int, elapsed time.Duration, rate float64) string {
+//
+// In the open model (busy >= 0) the workers say how many of the pool are
+// running a start: WORKERS: 30 (9 busy).
+func LiveLine(ok, failed int64, workers, busy int, elapsed time.Duration, rate float64) string {
+	w := strconv.Itoa(workers)
+	if busy >= 0 {
+		w += " (" + strconv.Itoa(busy) + " busy)"
+	}
 	return "SUCCESSES: " + strconv.FormatInt(ok, 10) +
 		" | FAILURES: " + strconv.FormatInt(failed, 10) +
-		" | WORKERS: " + strconv.Itoa(workers) +
+		" | WORKERS: " + w +
 		" | ELAPSED: " + formatElapsed(elapsed) +
 		" | RATE: " + formatRate(rate) + "/s"
 }

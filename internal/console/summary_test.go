@@ -61,19 +61,21 @@ func TestLiveLine(t *testing.T) {
 		name       string
 		ok, failed int64
 		workers    int
+		busy       int
 		elapsed    time.Duration
 		rate       float64
 		want       string
 	}{
-		{"example", 12, 0, 3, 2 * time.Second, 6, "SUCCESSES: 12 | FAILURES: 0 | WORKERS: 3 | ELAPSED: 2.0s | RATE: 6.0/s"},
-		{"elapsed rounded", 1, 2, 10, 2345 * time.Millisecond, 1.26, "SUCCESSES: 1 | FAILURES: 2 | WORKERS: 10 | ELAPSED: 2.3s | RATE: 1.3/s"},
-		{"sub-second", 0, 0, 1, 850 * time.Millisecond, 0, "SUCCESSES: 0 | FAILURES: 0 | WORKERS: 1 | ELAPSED: 850ms | RATE: 0.0/s"},
-		{"long", 5, 1, 2, 90 * time.Second, 1234.56, "SUCCESSES: 5 | FAILURES: 1 | WORKERS: 2 | ELAPSED: 1m30s | RATE: 1234.6/s"},
-		{"NaN rate", 0, 0, 0, 0, math.NaN(), "SUCCESSES: 0 | FAILURES: 0 | WORKERS: 0 | ELAPSED: 0s | RATE: 0.0/s"},
+		{"example", 12, 0, 3, -1, 2 * time.Second, 6, "SUCCESSES: 12 | FAILURES: 0 | WORKERS: 3 | ELAPSED: 2.0s | RATE: 6.0/s"},
+		{"elapsed rounded", 1, 2, 10, -1, 2345 * time.Millisecond, 1.26, "SUCCESSES: 1 | FAILURES: 2 | WORKERS: 10 | ELAPSED: 2.3s | RATE: 1.3/s"},
+		{"sub-second", 0, 0, 1, -1, 850 * time.Millisecond, 0, "SUCCESSES: 0 | FAILURES: 0 | WORKERS: 1 | ELAPSED: 850ms | RATE: 0.0/s"},
+		{"long", 5, 1, 2, -1, 90 * time.Second, 1234.56, "SUCCESSES: 5 | FAILURES: 1 | WORKERS: 2 | ELAPSED: 1m30s | RATE: 1234.6/s"},
+		{"NaN rate", 0, 0, 0, -1, 0, math.NaN(), "SUCCESSES: 0 | FAILURES: 0 | WORKERS: 0 | ELAPSED: 0s | RATE: 0.0/s"},
+		{"open model", 599, 0, 30, 9, 2 * time.Second, 299.3, "SUCCESSES: 599 | FAILURES: 0 | WORKERS: 30 (9 busy) | ELAPSED: 2.0s | RATE: 299.3/s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := LiveLine(tt.ok, tt.failed, tt.workers, tt.elapsed, tt.rate); got != tt.want {
+			if got := LiveLine(tt.ok, tt.failed, tt.workers, tt.busy, tt.elapsed, tt.rate); got != tt.want {
 				t.Errorf("LiveLine = %q\nwant       %q", got, tt.want)
 			}
 		})
