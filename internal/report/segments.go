@@ -47,12 +47,21 @@ func segmentsOf(r *result, open bool) []Segment {
 			count(ended),
 			count(s.Failed) + " (" + pct(counted, ended-s.Interrupted) + ")",
 			dropped,
-			strconv.Itoa(s.MaxWorkers),
+			shareWorkers(s),
 			s.StopReason,
 			outcome,
 		}})
 	}
 	return out
+}
+
+// shareWorkers is a share's workers, and in the open model how many of
+// its pool were busy at once: "40", "40 (12 busy)".
+func shareWorkers(s shareRow) string {
+	if s.PeakBusy > 0 {
+		return strconv.Itoa(s.MaxWorkers) + " (" + strconv.Itoa(s.PeakBusy) + " busy)"
+	}
+	return strconv.Itoa(s.MaxWorkers)
 }
 
 // firstShare returns the first share a segment names: 2 for "2/4" and for
