@@ -90,6 +90,10 @@ func readJob(path string) (*batchv1.Job, error) {
 
 func (c *cluster) podDir(name string) string { return filepath.Join(c.dir, "pods", name) }
 
+// claimDir is the directory of a persistent volume claim, shared by every
+// pod that mounts it (ReadWriteMany).
+func (c *cluster) claimDir(claim string) string { return filepath.Join(c.dir, "claims", claim) }
+
 // addPod records a pod of the job as running, and returns its log file.
 func (c *cluster) addPod(name string, index int) (*os.File, error) {
 	dir := c.podDir(name)

@@ -35,6 +35,7 @@ type jobRun struct {
 	total                *molotov.Result
 	totalHist            int64
 	shares               map[int]*molotov.Result
+	claims               string // where the cluster keeps its persistent volume claims
 }
 
 // jobCase is a run of the Job.
@@ -42,6 +43,10 @@ type jobCase struct {
 	options map[string]string     // the run's options, added to the container's env
 	late    map[int]time.Duration // pods that start this long after the run's start
 	stop    time.Duration         // when set, the pods are stopped (SIGTERM) this long after the start
+	// resultDir mounts a ReadWriteMany volume on /results and sets
+	// RESULT_DIR to it, as the guide says, for the pods to leave their
+	// results there too.
+	resultDir bool
 }
 
 // runJob runs the Indexed Job of kubernetes/ the guide's way, with the
@@ -56,7 +61,8 @@ func runJob(t *testing.T, name string, tc jobCase) *jobRun {
 	c := newCluster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
-	r := &jobRun{dir: t.TempDir(), job: "loadtest-" + name, service: target(t), logs: map[int]string{}, shares: map[int]*molotov.Result{}}
+	r := &jobRun{dir: t.TempDir(), job: "loadtest-" + name, service: target(t), logs: map[int]string{}, shares: map[int]*molotov.Result{},
+		claims: c.claimDir("")}
 	env := c.env(cleanEnv(os.Environ()))
 
 	vars := map[string]string{"JOB": r.job, "IMAGE": "registry.example.com/shop/loadtest:v1", "SEGMENTS": fmt.Sprint(segments), "TARGET": r.service.URL, "START_IN": "3"}
@@ -75,6 +81,13 @@ func runJob(t *testing.T, name string, tc jobCase) *jobRun {
 	ctr := &job.Spec.Template.Spec.Containers[0]
 	for k, v := range tc.options {
 		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: k, Value: v})
+	}
+	if tc.resultDir {
+		spec := &job.Spec.Template.Spec
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "results", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "loadtest-results"}}})
+		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: "results", MountPath: "/results"})
+		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: "RESULT_DIR", Value: "/results"})
 	}
 
 	// The pods, and molotov-job.sh wait while they run.
@@ -218,10 +231,28 @@ func TestIndexedJob(t *testing.T) {
 	t.Run("closed", func(t *testing.T) {
 		t.Parallel()
 		const workers, maxRuns = 10, 20
-		r := runJob(t, "closed", jobCase{options: map[string]string{"MOLOTOV_WORKERS": fmt.Sprint(workers), "MOLOTOV_MAX_RUNS": fmt.Sprint(maxRuns), "MOLOTOV_DURATION": "1m"}})
+		r := runJob(t, "closed", jobCase{options: map[string]string{"MOLOTOV_WORKERS": fmt.Sprint(workers), "MOLOTOV_MAX_RUNS": fmt.Sprint(maxRuns), "MOLOTOV_DURATION": "1m"},
+			resultDir: true})
 		r.checkPassed(t)
 		if t.Failed() {
 			return
+		}
+		// With RESULT_DIR on a shared volume, each pod left there the
+		// result its log carries.
+		for i := range segments {
+			name := fmt.Sprintf("result-%d.json", i)
+			shared, err := os.ReadFile(filepath.Join(r.claims, "loadtest-results", name))
+			if err != nil {
+				t.Errorf("pod %d left no result on the shared volume: %v", i, err)
+				continue
+			}
+			logged, err := os.ReadFile(filepath.Join(r.dir, "results-"+r.job, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(string(shared)) != strings.TrimSpace(string(logged)) {
+				t.Errorf("pod %d: the result on the shared volume is not the one in its log", i)
+			}
 		}
 		tot := r.total
 		if tot.MaxWorkers != workers || tot.OK+tot.Failed != workers*maxRuns || tot.Started != workers*maxRuns || tot.Failed != 0 {

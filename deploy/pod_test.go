@@ -21,10 +21,12 @@ import (
 // image's env, then the container's, then JOB_COMPLETION_INDEX; stdout
 // and stderr into one log; SIGTERM at the deadline of ctx, then SIGKILL
 // after the grace period. The image's paths map to this machine's: its
-// files to im.root, /busybox to this machine's tools, and each emptyDir
-// to a directory of the pod's own (TMPDIR points at the one mounted on
-// /tmp, which the pod's shell script uses). It records the pod's phase in
-// the cluster when the container exits.
+// files to im.root, /busybox to this machine's tools, each emptyDir to a
+// directory of the pod's own (TMPDIR points at the one mounted on /tmp,
+// which the pod's shell script uses) and each persistentVolumeClaim to a
+// directory of the cluster's, shared by the pods (ReadWriteMany); an env
+// value that is a path under a mount point maps with it. It records the
+// pod's phase in the cluster when the container exits.
 func runPod(ctx context.Context, c *cluster, im *image, job *batchv1.Job, index int) error {
 	spec := job.Spec.Template.Spec
 	if len(spec.Containers) != 1 || len(spec.InitContainers) != 0 {
@@ -39,7 +41,8 @@ func runPod(ctx context.Context, c *cluster, im *image, job *batchv1.Job, index 
 	defer log.Close()
 	root := c.podDir(name)
 
-	// Volumes: each emptyDir is a directory of the pod.
+	// Volumes: each emptyDir is a directory of the pod, each claim one of
+	// the cluster.
 	mounts := map[string]string{} // mount path -> local directory
 	for _, m := range ctr.VolumeMounts {
 		var vol *corev1.Volume
@@ -48,10 +51,15 @@ func runPod(ctx context.Context, c *cluster, im *image, job *batchv1.Job, index 
 				vol = &spec.Volumes[i]
 			}
 		}
-		if vol == nil || vol.EmptyDir == nil {
-			return fmt.Errorf("job %s: volume %q: the test knows emptyDir volumes only", job.Name, m.Name)
+		var dir string
+		switch {
+		case vol != nil && vol.EmptyDir != nil:
+			dir = filepath.Join(root, "volumes", m.Name)
+		case vol != nil && vol.PersistentVolumeClaim != nil: // ReadWriteMany: one directory for every pod
+			dir = c.claimDir(vol.PersistentVolumeClaim.ClaimName)
+		default:
+			return fmt.Errorf("job %s: volume %q: the test knows emptyDir and persistentVolumeClaim volumes only", job.Name, m.Name)
 		}
-		dir := filepath.Join(root, "volumes", m.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
@@ -96,7 +104,7 @@ func runPod(ctx context.Context, c *cluster, im *image, job *batchv1.Job, index 
 			return fmt.Errorf("job %s: env %s: the test knows literal values only", job.Name, e.Name)
 		}
 		v := expand(e.Value, refs)
-		set(e.Name, v)
+		set(e.Name, mapMounted(v, mounts))
 		refs[e.Name] = v
 	}
 	set("JOB_COMPLETION_INDEX", strconv.Itoa(index))
@@ -197,4 +205,16 @@ func expand(s string, vars map[string]string) string {
 		}
 	}
 	return b.String()
+}
+
+// mapMounted maps v, when it is a path at or under one of the pod's mount
+// points, to this machine's directory for that volume: the image's paths
+// are not this machine's.
+func mapMounted(v string, mounts map[string]string) string {
+	for at, dir := range mounts {
+		if v == at || strings.HasPrefix(v, at+"/") {
+			return dir + strings.TrimPrefix(v, at)
+		}
+	}
+	return v
 }
