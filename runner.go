@@ -278,7 +278,7 @@ func (r *Runner) Start(ctx context.Context) (*Run, error) {
 	if err := cfg.validate(&snap); err != nil {
 		return nil, err
 	}
-	ts, err := parseThresholds(cfg.Thresholds, &snap)
+	ts, err := parseThresholds(cfg.Thresholds, &snap, cfg.Rate > 0)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ import (
 //	               rps                                 requests per second (all requests)
 //	               runs_per_s                          scenario runs per second
 //	               dropped scheduled                   the open model's starts (Runner.Rate)
+//	               start_lag_p50 start_lag_p99 start_lag_max
+//	                                                   how late its starts began (Result.StartLag)
+//	               peak_busy                           its most workers busy at once (Result.PeakBusy)
 //	scenario(N).   p50 … max, failure_rate, ok, failed, runs_per_s
 //	request(N).    p50 … max, error_rate, count, errors, rps
 //
@@ -85,8 +88,9 @@ func parseThreshold(expr string) (*threshold.Threshold, error) {
 }
 
 // parseThresholds parses every threshold of a run and checks the scenario
-// names against the registry.
-func parseThresholds(exprs []string, snap *registrySnapshot) ([]*threshold.Threshold, error) {
+// names against the registry, and the open model's metrics against the
+// model (open: Runner.Rate is set).
+func parseThresholds(exprs []string, snap *registrySnapshot, open bool) ([]*threshold.Threshold, error) {
 	out := make([]*threshold.Threshold, 0, len(exprs))
 	for _, e := range exprs {
 		t, err := parseThreshold(e)
@@ -98,6 +102,10 @@ func parseThresholds(exprs []string, snap *registrySnapshot) ([]*threshold.Thres
 				return nil, &ThresholdError{Expr: e, Pos: t.NamePos,
 					Msg: fmt.Sprintf("unknown scenario %q; registered: %s", t.Name, strings.Join(scenarioNames(snap), ", "))}
 			}
+		}
+		if t.OpenModel() && !open {
+			return nil, &ThresholdError{Expr: e, Pos: strings.Index(e, t.Metric),
+				Msg: fmt.Sprintf("%s measures the open model's starts, and this run has no Rate; set Runner.Rate (-molotov.rate), or drop the threshold", t.Metric)}
 		}
 		out = append(out, t)
 	}
@@ -125,7 +133,8 @@ func (f figures) Elapsed() time.Duration { return f.r.Elapsed }
 func (f figures) Run() threshold.Group {
 	r := f.r
 	return threshold.Group{OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted, Started: r.Started,
-		Dropped: r.Dropped, Scheduled: r.Scheduled, Count: r.requestCount(), Latency: threshold.Quantiles(r.latency)}
+		Dropped: r.Dropped, Scheduled: r.Scheduled, Count: r.requestCount(), Latency: threshold.Quantiles(r.latency),
+		PeakBusy: int64(r.PeakBusy), StartLag: threshold.Quantiles(r.StartLag)}
 }
 
 func (f figures) Scenario(name string) (threshold.Group, bool) {

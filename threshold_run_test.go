@@ -1,6 +1,7 @@
 package molotov
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -99,6 +100,8 @@ func TestThresholdsRejectedBeforeTheRun(t *testing.T) {
 		{"p99 < 20xms", 6, "not a duration"},
 		{"scenario(nope).p95 < 1s", 9, `unknown scenario "nope"`},
 		{"latency < 1s", 0, `unknown metric "latency"`},
+		{"start_lag_p99 < 5ms", 0, "measures the open model's starts, and this run has no Rate"},
+		{"  peak_busy < 10", 2, "set Runner.Rate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -114,6 +117,22 @@ func TestThresholdsRejectedBeforeTheRun(t *testing.T) {
 			assert.Zero(t, entered.Load(), "no scenario ran")
 		})
 	}
+}
+
+// The open model's own figures are thresholds: the start lag says whether
+// the generator kept its schedule, the busy workers whether the pool
+// held; each is judged on what the run measured.
+func TestThresholdsOnTheOpenModel(t *testing.T) {
+	r := Runner{Registry: sbOneScenario("noop", noHTTP), Rate: 200, MaxWorkers: 10, Duration: 300 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{},
+		Thresholds: []string{"start_lag_p99 < 10s", "start_lag_max < 1ns", "peak_busy <= 10", "peak_busy < 1"}}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	require.Len(t, res.Thresholds, 4)
+	assert.Equal(t, []bool{true, false, true, false}, []bool{res.Thresholds[0].Pass, res.Thresholds[1].Pass, res.Thresholds[2].Pass, res.Thresholds[3].Pass})
+	assert.InDelta(t, res.StartLag.P99.Seconds(), res.Thresholds[0].Value, 1e-9)
+	assert.InDelta(t, res.StartLag.Max.Seconds(), res.Thresholds[1].Value, 1e-9)
+	assert.EqualValues(t, res.PeakBusy, res.Thresholds[2].Value)
+	assert.Positive(t, res.Thresholds[1].Value, "a start lag was measured")
 }
 
 // The -molotov.threshold flag may be repeated; each adds to the Runner's
@@ -181,7 +200,7 @@ func TestThresholdErrorCaret(t *testing.T) {
 		assert.Equal(t, tt.line, lines[1], "%q", tt.expr)
 		assert.Equal(t, tt.caret, lines[2], "%q", tt.expr)
 	}
-	_, err := parseThresholds([]string{"scenario( nope ).p99<1s"}, &registrySnapshot{byName: map[string]*scenario{}})
+	_, err := parseThresholds([]string{"scenario( nope ).p99<1s"}, &registrySnapshot{byName: map[string]*scenario{}}, false)
 	var te *ThresholdError
 	require.True(t, errors.As(err, &te))
 	assert.Equal(t, 10, te.Pos, "at the name, not at the space before it")

@@ -47,6 +47,7 @@ var metrics = [...]map[string]Kind{
 		"failure_rate": Rate, "ok": Count, "failed": Count, "started": Count,
 		"rps": PerSecond, "runs_per_s": PerSecond,
 		"dropped": Count, "scheduled": Count,
+		"start_lag_p50": Latency, "start_lag_p99": Latency, "start_lag_max": Latency, "peak_busy": Count,
 	},
 	Scenario: {
 		"p50": Latency, "p90": Latency, "p95": Latency, "p99": Latency, "p999": Latency,
@@ -94,6 +95,13 @@ func Parse(expr string) (*Threshold, error) {
 
 // Kind returns the kind of the threshold's metric.
 func (t *Threshold) Kind() Kind { return metrics[t.Scope][t.Metric] }
+
+// OpenModel reports whether the threshold's metric is the open model's
+// alone: the start lag and the busy workers, which a closed-loop run does
+// not measure.
+func (t *Threshold) OpenModel() bool {
+	return t.Scope == Run && (strings.HasPrefix(t.Metric, "start_lag_") || t.Metric == "peak_busy")
+}
 
 // OnFailures reports whether the threshold judges failures: failure_rate
 // or failed (of the run or a scenario), error_rate or errors (of a
@@ -359,10 +367,12 @@ type Figures interface {
 
 // Group is the figures of a run, a scenario or a request name.
 type Group struct {
-	OK, Failed, Interrupted int64 // scenario runs (a run or a scenario)
-	Started                 int64 // scenario runs started (a run)
-	Dropped, Scheduled      int64 // the open model's starts (a run)
-	Count, Errors           int64 // requests: of a name, or of the whole run (Count only)
+	OK, Failed, Interrupted int64     // scenario runs (a run or a scenario)
+	Started                 int64     // scenario runs started (a run)
+	Dropped, Scheduled      int64     // the open model's starts (a run)
+	PeakBusy                int64     // the open model's most workers busy at once (a run)
+	StartLag                Quantiles // how late the open model's starts began (a run)
+	Count, Errors           int64     // requests: of a name, or of the whole run (Count only)
 	Latency                 Quantiles
 }
 
@@ -404,6 +414,20 @@ func (t *Threshold) Measure(f Figures) float64 {
 			return float64(g.Dropped)
 		case "scheduled":
 			return float64(g.Scheduled)
+		case "peak_busy":
+			return float64(g.PeakBusy)
+		case "start_lag_p50", "start_lag_p99", "start_lag_max":
+			if g.Started == 0 {
+				return math.NaN() // no start began: nothing measured
+			}
+			d := g.StartLag.Max
+			switch t.Metric {
+			case "start_lag_p50":
+				d = g.StartLag.P50
+			case "start_lag_p99":
+				d = g.StartLag.P99
+			}
+			return d.Seconds()
 		}
 		count = g.OK + g.Failed
 	case Scenario:

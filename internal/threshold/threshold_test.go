@@ -75,7 +75,8 @@ func (f figures) Request(n string) (Group, bool) {
 
 func TestMeasure(t *testing.T) {
 	f := figures{
-		"":         {OK: 90, Failed: 10, Interrupted: 2, Count: 400, Latency: Quantiles{P99: 300 * time.Millisecond}},
+		"": {OK: 90, Failed: 10, Interrupted: 2, Started: 100, Count: 400, Latency: Quantiles{P99: 300 * time.Millisecond},
+			PeakBusy: 12, StartLag: Quantiles{P50: time.Millisecond, P99: 4 * time.Millisecond, Max: 9 * time.Millisecond}},
 		"s:buy":    {OK: 9, Failed: 1},
 		"r:GET /a": {Count: 100, Errors: 5, Latency: Quantiles{P50: 20 * time.Millisecond}},
 	}
@@ -92,6 +93,10 @@ func TestMeasure(t *testing.T) {
 		{"request(GET /a).p50 < 1s", 0.02},
 		{"request(GET /b).count > 0", math.NaN()}, // never requested
 		{"scenario(buy).p99 < 1s", 0},             // zero latency, but runs behind it
+		{"start_lag_p50 < 1s", 0.001},
+		{"start_lag_p99 < 1s", 0.004},
+		{"start_lag_max < 1s", 0.009},
+		{"peak_busy < 20", 12},
 	}
 	for _, tt := range tests {
 		th, err := Parse(tt.expr)
