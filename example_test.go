@@ -427,6 +427,9 @@ func ExampleRunner_rate() {
 	r := molotov.Runner{
 		Registry: reg, BaseURL: srv.URL, Quiet: true,
 		Rate: 100, MaxWorkers: 10, MaxLag: time.Second, Duration: 500 * time.Millisecond,
+		// The generator's own health: a run whose starts began late, or
+		// that needed every worker, is judged as such.
+		Thresholds: []string{"start_lag_p99 < 1s", "peak_busy <= 10"},
 	}
 	res, err := r.Run(context.Background())
 	if err != nil {
@@ -438,7 +441,11 @@ func ExampleRunner_rate() {
 	// its actual start. They part when runs wait for a free session.
 	lat, svc := res.Scenarios["get"].Latency, res.Scenarios["get"].ServiceTime
 	fmt.Println("latency covers the service time:", lat.Max >= svc.Max)
+	fmt.Println("busy workers within the pool:", res.PeakBusy >= 1 && res.PeakBusy <= res.MaxWorkers)
+	fmt.Println("passed:", res.Passed())
 	// Output:
 	// scheduled: 50 started + dropped: 50
 	// latency covers the service time: true
+	// busy workers within the pool: true
+	// passed: true
 }
