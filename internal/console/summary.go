@@ -99,7 +99,11 @@ func WriteSummary(w io.Writer, s Summary) {
 		fmt.Fprintf(w, "Start lag (open model: how late starts began against their intended times): p50 %s, p99 %s, max %s\n",
 			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
 		if s.PeakBusy > 0 { // zero: a result written before busy workers were counted
-			fmt.Fprintf(w, "Workers busy at once: at most %d of %d\n", s.PeakBusy, s.MaxWorkers)
+			fmt.Fprintf(w, "Workers busy at once: at most %d of %d", s.PeakBusy, s.MaxWorkers)
+			if s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers {
+				fmt.Fprint(w, "; all were busy and starts were dropped: raise MaxWorkers, or compare the latency with the service time to see whether the target slowed")
+			}
+			fmt.Fprintln(w)
 		}
 	}
 

@@ -117,6 +117,8 @@ func TestWriteSummary(t *testing.T) {
 		{"header_only", Summary{Elapsed: 850 * time.Millisecond, OK: 1, MaxWorkers: 1}},
 		{"open", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, PeakBusy: 9, StopReason: "duration",
 			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
+		{"open_pool_exhausted", Summary{Elapsed: 2 * time.Second, Started: 540, OK: 540, MaxWorkers: 30, PeakBusy: 30, StopReason: "duration",
+			Scheduled: 600, Dropped: 60, StartLag: [3]time.Duration{106 * time.Microsecond, 980 * time.Millisecond, time.Second}}},
 		{"open_before_busy", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, StopReason: "duration",
 			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
 	}
