@@ -189,6 +189,7 @@ func TestDecodeBusyWorkers(t *testing.T) {
 		{"closed", false},
 		{"open-lag", false}, // written before busy workers were counted
 		{"open-pool", true},
+		{"example", true}, // its pool ran out
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", tt.name+".json"))
@@ -217,7 +218,8 @@ func TestDecodeBusyWorkers(t *testing.T) {
 				peak = max(peak, p.Busy)
 			}
 			assert.Equal(t, r.PeakBusy, peak, "the run's peak is its busiest second's")
-			assert.Less(t, r.PeakBusy, r.MaxWorkers, "the fixture: a pool larger than the load needed")
+			exhausted := slices.Contains(run.Verdict.Notes, fmt.Sprintf("All %d workers were busy at once: raise MaxWorkers, or compare the latency with the service time to see whether the target slowed.", r.MaxWorkers))
+			assert.Equal(t, r.PeakBusy >= r.MaxWorkers && r.Dropped > 0, exhausted, "the verdict's note on a pool that ran out: %q", run.Verdict.Notes)
 		})
 	}
 }

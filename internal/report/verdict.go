@@ -103,6 +103,9 @@ func verdictOf(r *result) Verdict {
 	}
 	if r.Dropped > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run was stopped first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
+		if r.PeakBusy > 0 && r.PeakBusy >= r.MaxWorkers {
+			v.Notes = append(v.Notes, fmt.Sprintf("All %d workers were busy at once: raise MaxWorkers, or compare the latency with the service time to see whether the target slowed.", r.MaxWorkers))
+		}
 	}
 	switch missing := missingSegments(r.Segment); {
 	case r.Partial && missing != "":
