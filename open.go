@@ -70,16 +70,15 @@ func (o *openSchedule) release(off time.Duration) (dropped bool) {
 // starts still queued, and false when there are none.
 func (o *openSchedule) take(rs *runState, ctx context.Context, w *openWaiter) (time.Duration, bool) {
 	o.mu.Lock()
-	stopping := rs.stopping()
-	if stopping && rs.reason() != StopDuration {
+	if rs.cutShort() {
 		o.mu.Unlock()
-		return 0, false // interrupted: the starts still queued are dropped (drain)
+		return 0, false // the starts still queued are dropped (drain)
 	}
 	if off, ok := o.pending.pop(); ok {
 		o.mu.Unlock()
 		return off, true
 	}
-	if stopping {
+	if rs.stopping() { // at Duration, with none queued: the scheduler released its last
 		o.mu.Unlock()
 		return 0, false
 	}
@@ -274,6 +273,13 @@ func batchWindow(interval time.Duration) time.Duration {
 	return min(batchStarts*interval, maxBatchWindow)
 }
 
+// cutShort reports whether a stop other than Duration's (Run.Stop, a
+// cancel, ThresholdAbort) came: the open model then begins no more starts.
+// At Duration the starts released before it still begin.
+func (rs *runState) cutShort() bool {
+	return rs.stopping() && rs.reason() != StopDuration
+}
+
 // drain counts the starts still queued when the run ended as dropped: those
 // of a run that was stopped before its Duration.
 func (o *openSchedule) drain(rs *runState) {
@@ -297,7 +303,7 @@ func (rs *runState) openLoop(ctx context.Context, s *Session, o *openSchedule) {
 		if !ok {
 			return
 		}
-		if ctx.Err() != nil || rs.stopping() && rs.reason() != StopDuration {
+		if ctx.Err() != nil || rs.cutShort() {
 			rs.stats.dropped.Add(1) // taken as the run stopped: it never starts
 			return
 		}

@@ -532,17 +532,7 @@ func TestErrorsGroupedByRequestName(t *testing.T) {
 			var mu sync.Mutex
 			var errs []error
 			reg := sbOneScenario("item", func(ctx context.Context, s *Session) error {
-				err := func() error {
-					resp, err := s.Get(WithRequestName(ctx, name), fmt.Sprintf(tt.base+tt.path, s.Iteration()))
-					if err != nil {
-						return err
-					}
-					defer resp.Body.Close()
-					if _, err := io.ReadAll(resp.Body); err != nil {
-						return err
-					}
-					return ExpectStatus(resp)
-				}()
+				err := faultReadAll(fmt.Sprintf(tt.base+tt.path, s.Iteration()))(WithRequestName(ctx, name), s)
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
