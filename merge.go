@@ -26,7 +26,9 @@ import (
 // and service times likewise. The run's window spans from the earliest
 // Start to the latest End; MaxWorkers and PeakBusy are the sums of the
 // shares' (for PeakBusy an upper bound: the shares' peaks need not have
-// come at once). The
+// come at once), and so are CPU and Procs (CPUBusy is then the shares'
+// busy share averaged with their GOMAXPROCS as weights, over the merged
+// window: a lower bound when they did not run at once). The
 // timeline is aligned by wall clock: each share's seconds are placed by
 // its Start, to the nearest second after the earliest one; a merged
 // second's P50, P90 and P99 are the shares', averaged with their runs as
@@ -95,6 +97,8 @@ type Merger struct {
 	started, ok, failed, interrupted  int64
 	scheduled, dropped                int64
 	setupFailed, maxWorkers, peakBusy int
+	cpu                               time.Duration
+	procs                             int
 	stop                              StopReason
 	start, end                        time.Time
 	all                               *hist.Snapshot
@@ -373,6 +377,8 @@ func (m *Merger) fold(r *Result) {
 	m.setupFailed += r.SetupFailed
 	m.maxWorkers += r.MaxWorkers
 	m.peakBusy += r.PeakBusy
+	m.cpu += r.CPU
+	m.procs += r.Procs
 	m.stop = moreTelling(m.stop, r.StopReason)
 	if r.Start.Before(m.start) {
 		m.start = r.Start
@@ -464,6 +470,7 @@ func (m *Merger) Result() (*Result, error) {
 		Started: m.started, OK: m.ok, Failed: m.failed, Interrupted: m.interrupted,
 		Scheduled: m.scheduled, Dropped: m.dropped,
 		SetupFailed: m.setupFailed, MaxWorkers: m.maxWorkers, PeakBusy: m.peakBusy, StopReason: m.stop,
+		CPU: m.cpu, Procs: m.procs,
 		Start: m.start, End: m.end, Elapsed: m.end.Sub(m.start),
 		Segment: cov.String(), Partial: !cov.Complete(),
 		Scenarios: make(map[string]*ScenarioStats, len(m.scenarioStats)),

@@ -99,7 +99,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, PeakBusy: r.PeakBusy, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
-		MaxFailures: r.maxFailures, Shares: r.shares,
+		CPU: r.CPU, Procs: r.Procs, MaxFailures: r.maxFailures, Shares: r.shares,
 		Scenarios: map[string]resultjson.Scenario{}, Requests: map[string]resultjson.Request{},
 	}
 	for _, e := range r.Errors {
@@ -165,6 +165,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, PeakBusy: j.PeakBusy, Elapsed: j.Elapsed,
+		CPU: j.CPU, Procs: j.Procs,
 		StopReason: StopReason(j.StopReason), SizingRatio: j.SizingRatio, SizingRate: j.SizingRate,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options, shares: j.Shares,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),

@@ -52,6 +52,7 @@ type runState struct {
 	start      time.Time      // the run's time zero; moved once (setStart) while a Snapshot may read it
 	startMu    sync.Mutex     // guards start against Snapshot while setStart moves it
 	elapsed    atomic.Int64   // nanoseconds, set once every worker ended
+	cpu        cpuMeter       // the process's CPU time from time zero to the end
 	wg         sync.WaitGroup // the workers
 	setups     sync.WaitGroup // the open model's workers still setting up
 
@@ -186,6 +187,7 @@ func (rs *runState) run() *Result {
 		}
 	}
 	rs.await() // Runner.StartAt; an empty share stops here
+	rs.cpu.begin()
 	stopLive := rs.startConsole()
 	stopEvents := rs.startWorkerEvents()
 	tl := newTimeline(rs)
@@ -205,6 +207,7 @@ func (rs *runState) run() *Result {
 	go func() { rs.wg.Wait(); close(allDone) }()
 	<-allDone
 	rs.elapsed.Store(int64(time.Since(rs.start)))
+	rs.cpu.end()
 	stopClock()
 	timeline := tl.finish()
 	defer func() {
@@ -247,6 +250,7 @@ func (rs *runState) run() *Result {
 	rs.globalTeardown()
 	res := rs.result()
 	res.End = res.Start.Add(res.Elapsed)
+	res.CPU, res.Procs = rs.cpu.used()
 	res.Timeline = timeline
 	res.Thresholds = checkThresholds(rs.thresholds, res)
 	if !cfg.Quiet && !cfg.summaryOff {

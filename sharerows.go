@@ -25,6 +25,7 @@ func shareRowsOf(r *Result) []shareRow {
 		Segment: r.Segment, Start: r.Start, End: r.End,
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped, MaxWorkers: r.MaxWorkers, PeakBusy: r.PeakBusy,
+		CPU: r.CPU, Procs: r.Procs,
 		StopReason: string(r.StopReason), Outcome: string(r.Outcome()),
 	}}
 }

@@ -74,6 +74,14 @@ type Result struct {
 	// its promise; milliseconds mean it is short of CPU or of workers.
 	// The zero value in the closed model.
 	StartLag Latency
+	// CPU is the CPU time, user and system, that the whole process used
+	// from the run's time zero to its end: the load generator, and
+	// whatever else the process runs (an httptest server, other tests).
+	// Procs is GOMAXPROCS at time zero. CPUBusy relates the two. Both
+	// are zero while the run goes on, and where the platform does not
+	// tell (Windows).
+	CPU   time.Duration
+	Procs int
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.
 	Thresholds []ThresholdResult

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/molotov-go/molotov/internal/advice"
 )
 
 // maxErrorLen is the number of characters of an error text shown in the
@@ -36,6 +38,13 @@ type Summary struct {
 	// intended times (p50, p99, max), shown when the summary has
 	// Scheduled starts.
 	StartLag [3]time.Duration
+	// CPU is the process's CPU time over Elapsed, on Procs (GOMAXPROCS);
+	// zero when unknown. CPUBusy is CPU over Elapsed × Procs, from 0 to
+	// 1; from advice.ShortOfCPU on, the summary says the process was
+	// short of CPU.
+	CPU     time.Duration
+	Procs   int
+	CPUBusy float64
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -95,13 +104,24 @@ func WriteSummary(w io.Writer, s Summary) {
 	for _, n := range s.Notes {
 		fmt.Fprintln(w, clean(n))
 	}
+	short := s.CPU > 0 && s.CPUBusy >= advice.ShortOfCPU
+	if s.CPU > 0 {
+		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, int(math.Round(100*s.CPUBusy)))
+		if short {
+			fmt.Fprintln(w, advice.ShortOfCPUText)
+		}
+	}
 	if s.Scheduled > 0 && s.Started > 0 {
 		fmt.Fprintf(w, "Start lag (open model: how late starts began against their intended times): p50 %s, p99 %s, max %s\n",
 			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
 		if s.PeakBusy > 0 { // zero: a result written before busy workers were counted
 			fmt.Fprintf(w, "Workers busy at once: at most %d of %d", s.PeakBusy, s.MaxWorkers)
 			if s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers {
-				fmt.Fprint(w, "; all were busy and starts were dropped: raise MaxWorkers, or compare the latency with the service time to see whether the target slowed")
+				what := advice.PoolExhausted
+				if short {
+					what = advice.PoolExhaustedShortOfCPU
+				}
+				fmt.Fprint(w, "; all were busy and starts were dropped: "+what)
 			}
 			fmt.Fprintln(w)
 		}

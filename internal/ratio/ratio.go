@@ -33,3 +33,13 @@ func FailureRate(ok, failed, interrupted int64) float64 {
 	held := Failures(failed, interrupted)
 	return Fraction(held, ok+held)
 }
+
+// Busy returns the share of its CPUs that a process kept busy: cpu, the
+// CPU time it used over elapsed, against elapsed × procs (GOMAXPROCS),
+// from 0 to 1; 0 when any of them is not positive.
+func Busy(cpu, elapsed time.Duration, procs int) float64 {
+	if cpu <= 0 || elapsed <= 0 || procs <= 0 {
+		return 0
+	}
+	return min(cpu.Seconds()/(elapsed.Seconds()*float64(procs)), 1)
+}

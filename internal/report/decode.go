@@ -122,6 +122,9 @@ func factsOf(r *result, open bool) []Fact {
 		Fact{"Workers", workers(r)},
 		Fact{"Elapsed", dur(r.Elapsed)},
 	)
+	if busy := ratio.Busy(r.CPU, r.Elapsed, r.Procs); busy > 0 {
+		facts = append(facts, Fact{"Process CPU", fmt.Sprintf("%s on GOMAXPROCS=%d, %d%% busy", dur(r.CPU), r.Procs, int(math.Round(100*busy)))})
+	}
 	if !r.Start.IsZero() {
 		facts = append(facts, Fact{"Started at", r.Start.UTC().Format("2006-01-02 15:04:05 MST")})
 	}

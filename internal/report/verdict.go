@@ -2,10 +2,12 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/advice"
 	"github.com/molotov-go/molotov/internal/ratio"
 )
 
@@ -101,11 +103,20 @@ func verdictOf(r *result) Verdict {
 	if r.Interrupted > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s runs were cut short by the stop (ForceShutdown or a cancel); they are not held against the run.", count(r.Interrupted)))
 	}
+	busy := ratio.Busy(r.CPU, r.Elapsed, r.Procs)
+	short := busy >= advice.ShortOfCPU
 	if r.Dropped > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run was stopped first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
 		if r.PeakBusy > 0 && r.PeakBusy >= r.MaxWorkers {
-			v.Notes = append(v.Notes, fmt.Sprintf("All %d workers were busy at once: raise MaxWorkers, or compare the latency with the service time to see whether the target slowed.", r.MaxWorkers))
+			what := advice.PoolExhausted
+			if short {
+				what = advice.PoolExhaustedShortOfCPU
+			}
+			v.Notes = append(v.Notes, fmt.Sprintf("All %d workers were busy at once: %s.", r.MaxWorkers, what))
 		}
+	}
+	if short {
+		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", int(math.Round(100*busy)), advice.ShortOfCPUText))
 	}
 	switch missing := missingSegments(r.Segment); {
 	case r.Partial && missing != "":

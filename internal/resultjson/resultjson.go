@@ -50,6 +50,8 @@ type File struct {
 	SetupFailed int                 `json:"setup_failed"`
 	MaxWorkers  int                 `json:"max_workers"`
 	PeakBusy    int                 `json:"peak_busy,omitempty"` // the open model only
+	CPU         time.Duration       `json:"cpu_ns,omitempty"`    // the process's, from time zero to the end
+	Procs       int                 `json:"procs,omitempty"`     // GOMAXPROCS
 	SizingRatio float64             `json:"sizing_ratio,omitempty"`
 	SizingRate  float64             `json:"sizing_rate,omitempty"`
 	MaxFailures int                 `json:"max_failures_allowed,omitempty"`
@@ -292,19 +294,21 @@ type Point struct {
 // row of the merged result's table of shares. A row is a few dozen bytes:
 // a merge of a thousand shares keeps a thousand.
 type Share struct {
-	Segment     string    `json:"segment"` // "i/n"
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
-	Started     int64     `json:"started"`
-	OK          int64     `json:"ok"`
-	Failed      int64     `json:"failed"`
-	Interrupted int64     `json:"interrupted"`
-	Scheduled   int64     `json:"scheduled,omitempty"`
-	Dropped     int64     `json:"dropped,omitempty"`
-	MaxWorkers  int       `json:"max_workers"`
-	PeakBusy    int       `json:"peak_busy,omitempty"`
-	StopReason  string    `json:"stop_reason"`
-	Outcome     string    `json:"outcome"` // as the share judged itself
+	Segment     string        `json:"segment"` // "i/n"
+	Start       time.Time     `json:"start"`
+	End         time.Time     `json:"end"`
+	Started     int64         `json:"started"`
+	OK          int64         `json:"ok"`
+	Failed      int64         `json:"failed"`
+	Interrupted int64         `json:"interrupted"`
+	Scheduled   int64         `json:"scheduled,omitempty"`
+	Dropped     int64         `json:"dropped,omitempty"`
+	MaxWorkers  int           `json:"max_workers"`
+	PeakBusy    int           `json:"peak_busy,omitempty"`
+	CPU         time.Duration `json:"cpu_ns,omitempty"`
+	Procs       int           `json:"procs,omitempty"`
+	StopReason  string        `json:"stop_reason"`
+	Outcome     string        `json:"outcome"` // as the share judged itself
 }
 
 // Encode writes f, indented, with arrays of numbers (a histogram's

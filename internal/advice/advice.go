@@ -1,0 +1,22 @@
+// Package advice holds what molotov-go tells its users to do about a
+// run's figures, in the same words in the console summary and in the
+// HTML report.
+package advice
+
+// ShortOfCPU is the share of its CPUs (molotov.Result.CPUBusy) from which
+// a run's process is taken to have been short of CPU, so that its own
+// delays are part of the figures it measured. Locust warns at 90% of a
+// CPU too.
+const ShortOfCPU = 0.9
+
+// ShortOfCPUText is what to do about a run whose process was short of
+// CPU.
+const ShortOfCPUText = "The process was short of CPU: its own delays are part of the latencies (and start lags) measured. Lower the load, give it more CPUs (GOMAXPROCS), or split the run into shares (Segment)."
+
+// PoolExhausted is what to do when the open model's pool was all busy
+// and starts were dropped, the process having had CPU to spare.
+const PoolExhausted = "raise MaxWorkers, or compare the latency with the service time to see whether the target slowed"
+
+// PoolExhaustedShortOfCPU is what to say instead when the process was
+// short of CPU: the pool ran out because the generator fell behind.
+const PoolExhaustedShortOfCPU = "more workers would not help, as the process was short of CPU"
