@@ -47,6 +47,7 @@ func TestDecodeProcessCPU(t *testing.T) {
 		{"example", 0.5, 2, "on GOMAXPROCS=2, 50% busy", false, advice.PoolExhausted + "."},
 		{"example", 0.97, 1, "on GOMAXPROCS=1, 97% busy", true, advice.PoolExhaustedShortOfCPU + "."},
 		{"closed", 0, 0, "", false, ""},
+		{"merged", 0.5, 8, "on GOMAXPROCS 8 in all, 4 shares, 50% busy", false, ""},
 	} {
 		t.Run(tt.name+"/"+tt.fact, func(t *testing.T) {
 			run, err := Decode(withCPU(t, tt.name, tt.busy, tt.procs), tt.name)

@@ -123,7 +123,11 @@ func factsOf(r *result, open bool) []Fact {
 		Fact{"Elapsed", dur(r.Elapsed)},
 	)
 	if busy := ratio.Busy(r.CPU, r.Elapsed, r.Procs); busy > 0 {
-		facts = append(facts, Fact{"Process CPU", fmt.Sprintf("%s on GOMAXPROCS=%d, %d%% busy", dur(r.CPU), r.Procs, int(math.Round(100*busy)))})
+		procs := fmt.Sprintf("GOMAXPROCS=%d", r.Procs)
+		if len(r.Shares) > 1 { // a merge: the shares' processes, summed
+			procs = fmt.Sprintf("GOMAXPROCS %d in all, %d shares", r.Procs, len(r.Shares))
+		}
+		facts = append(facts, Fact{"Process CPU", fmt.Sprintf("%s on %s, %d%% busy", dur(r.CPU), procs, int(math.Round(100*busy)))})
 	}
 	if !r.Start.IsZero() {
 		facts = append(facts, Fact{"Started at", r.Start.UTC().Format("2006-01-02 15:04:05 MST")})

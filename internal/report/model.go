@@ -124,7 +124,8 @@ type Segment struct {
 	Segment string `json:"segment"` // "i/n"
 	Passed  bool   `json:"passed"`  // the share's own verdict
 	// Cells: start from the run's start, elapsed, runs, failed (rate),
-	// dropped starts (rate), workers, stop reason, outcome.
+	// dropped starts (rate), workers, the process's CPU busy share, stop
+	// reason, outcome.
 	Cells []string `json:"cells"`
 }
 

@@ -2,10 +2,12 @@ package report
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/molotov-go/molotov/internal/ratio"
 	"github.com/molotov-go/molotov/internal/resultjson"
 	"github.com/molotov-go/molotov/internal/segment"
 )
@@ -48,6 +50,7 @@ func segmentsOf(r *result, open bool) []Segment {
 			count(s.Failed) + " (" + pct(counted, ended-s.Interrupted) + ")",
 			dropped,
 			shareWorkers(s),
+			shareCPU(s),
 			s.StopReason,
 			outcome,
 		}})
@@ -62,6 +65,16 @@ func shareWorkers(s shareRow) string {
 		return strconv.Itoa(s.MaxWorkers) + " (" + strconv.Itoa(s.PeakBusy) + " busy)"
 	}
 	return strconv.Itoa(s.MaxWorkers)
+}
+
+// shareCPU is how busy a share's process kept its CPUs, "95%"; "-" when
+// the share did not say.
+func shareCPU(s shareRow) string {
+	busy := ratio.Busy(s.CPU, s.End.Sub(s.Start), s.Procs)
+	if busy == 0 {
+		return "-"
+	}
+	return strconv.Itoa(int(math.Round(100*busy))) + "%"
 }
 
 // firstShare returns the first share a segment names: 2 for "2/4" and for
