@@ -78,6 +78,27 @@ func TestResultCPU(t *testing.T) {
 	assert.Contains(t, out.String(), "on GOMAXPROCS=")
 }
 
+// cpu_busy judges Result.CPUBusy at the end of the run, and is skipped
+// by the live checks of ThresholdAbort, which do not know it yet.
+func TestThresholdOnCPUBusy(t *testing.T) {
+	if _, ok := proccpu.Used(); !ok {
+		t.Skipf("the process's CPU time is not known on %s", runtime.GOOS)
+	}
+	reg := sbOneScenario("spin", func(context.Context, *Session) error {
+		spinFor(10 * time.Millisecond)
+		return nil
+	})
+	r := Runner{Registry: reg, Workers: 1, Duration: 300 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{},
+		Thresholds: []string{"cpu_busy <= 100%", "cpu_busy < 0.001%"}, ThresholdAbort: true}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, StopDuration, res.StopReason, "not aborted live: the CPU is known at the end only")
+	require.Len(t, res.Thresholds, 2)
+	assert.InDelta(t, res.CPUBusy(), res.Thresholds[0].Value, 1e-12)
+	assert.True(t, res.Thresholds[0].Pass)
+	assert.False(t, res.Thresholds[1].Pass, "a spinning worker keeps more than 0.001%% of the CPUs busy")
+}
+
 // The shares' CPU times and GOMAXPROCS add up in a merge, and each share's
 // row keeps its own.
 func TestMergeAddsCPU(t *testing.T) {

@@ -3,12 +3,14 @@ package molotov
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/molotov-go/molotov/internal/proccpu"
 	"github.com/molotov-go/molotov/internal/threshold"
 )
 
@@ -32,6 +34,7 @@ import (
 //	               start_lag_p50 start_lag_p99 start_lag_max
 //	                                                   how late its starts began (Result.StartLag)
 //	               peak_busy                           its most workers busy at once (Result.PeakBusy)
+//	               cpu_busy                            the share of its CPUs the process kept busy (Result.CPUBusy)
 //	scenario(N).   p50 … max, failure_rate, ok, failed, runs_per_s
 //	request(N).    p50 … max, error_rate, count, errors, rps
 //
@@ -103,6 +106,10 @@ func parseThresholds(exprs []string, snap *registrySnapshot, open bool) ([]*thre
 					Msg: fmt.Sprintf("unknown scenario %q; registered: %s", t.Name, strings.Join(scenarioNames(snap), ", "))}
 			}
 		}
+		if _, known := proccpu.Used(); t.Metric == "cpu_busy" && !known {
+			return nil, &ThresholdError{Expr: e, Pos: strings.Index(e, t.Metric),
+				Msg: fmt.Sprintf("cpu_busy: %s does not tell a process's CPU time; drop the threshold on this platform", runtime.GOOS)}
+		}
 		if t.OpenModel() && !open {
 			return nil, &ThresholdError{Expr: e, Pos: strings.Index(e, t.Metric),
 				Msg: fmt.Sprintf("%s measures the open model's starts, and this run has no Rate; set Runner.Rate (-molotov.rate), or drop the threshold", t.Metric)}
@@ -134,7 +141,7 @@ func (f figures) Run() threshold.Group {
 	r := f.r
 	return threshold.Group{OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted, Started: r.Started,
 		Dropped: r.Dropped, Scheduled: r.Scheduled, Count: r.requestCount(), Latency: threshold.Quantiles(r.latency),
-		PeakBusy: int64(r.PeakBusy), StartLag: threshold.Quantiles(r.StartLag)}
+		PeakBusy: int64(r.PeakBusy), StartLag: threshold.Quantiles(r.StartLag), CPUBusy: r.CPUBusy()}
 }
 
 func (f figures) Scenario(name string) (threshold.Group, bool) {

@@ -48,6 +48,7 @@ var metrics = [...]map[string]Kind{
 		"rps": PerSecond, "runs_per_s": PerSecond,
 		"dropped": Count, "scheduled": Count,
 		"start_lag_p50": Latency, "start_lag_p99": Latency, "start_lag_max": Latency, "peak_busy": Count,
+		"cpu_busy": Rate,
 	},
 	Scenario: {
 		"p50": Latency, "p90": Latency, "p95": Latency, "p99": Latency, "p999": Latency,
@@ -371,6 +372,7 @@ type Group struct {
 	Started                 int64     // scenario runs started (a run)
 	Dropped, Scheduled      int64     // the open model's starts (a run)
 	PeakBusy                int64     // the open model's most workers busy at once (a run)
+	CPUBusy                 float64   // the share of its CPUs the process kept busy, 0 to 1; 0: unknown (a run)
 	StartLag                Quantiles // how late the open model's starts began (a run)
 	Count, Errors           int64     // requests: of a name, or of the whole run (Count only)
 	Latency                 Quantiles
@@ -416,6 +418,11 @@ func (t *Threshold) Measure(f Figures) float64 {
 			return float64(g.Scheduled)
 		case "peak_busy":
 			return float64(g.PeakBusy)
+		case "cpu_busy":
+			if g.CPUBusy <= 0 {
+				return math.NaN() // not known (yet): nothing measured
+			}
+			return g.CPUBusy
 		case "start_lag_p50", "start_lag_p99", "start_lag_max":
 			if g.Started == 0 {
 				return math.NaN() // no start began: nothing measured

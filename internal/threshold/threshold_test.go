@@ -76,7 +76,7 @@ func (f figures) Request(n string) (Group, bool) {
 func TestMeasure(t *testing.T) {
 	f := figures{
 		"": {OK: 90, Failed: 10, Interrupted: 2, Started: 100, Count: 400, Latency: Quantiles{P99: 300 * time.Millisecond},
-			PeakBusy: 12, StartLag: Quantiles{P50: time.Millisecond, P99: 4 * time.Millisecond, Max: 9 * time.Millisecond}},
+			PeakBusy: 12, StartLag: Quantiles{P50: time.Millisecond, P99: 4 * time.Millisecond, Max: 9 * time.Millisecond}, CPUBusy: 0.75},
 		"s:buy":    {OK: 9, Failed: 1},
 		"r:GET /a": {Count: 100, Errors: 5, Latency: Quantiles{P50: 20 * time.Millisecond}},
 	}
@@ -97,6 +97,7 @@ func TestMeasure(t *testing.T) {
 		{"start_lag_p99 < 1s", 0.004},
 		{"start_lag_max < 1s", 0.009},
 		{"peak_busy < 20", 12},
+		{"cpu_busy < 90%", 0.75},
 	}
 	for _, tt := range tests {
 		th, err := Parse(tt.expr)
@@ -107,5 +108,18 @@ func TestMeasure(t *testing.T) {
 		if !(got == tt.want || math.IsNaN(got) && math.IsNaN(tt.want)) {
 			t.Errorf("%s: measured %v, want %v", tt.expr, got, tt.want)
 		}
+	}
+}
+
+// cpu_busy measures nothing (and so fails) where the CPU time is not
+// known: a run on Windows, or a result written before it was measured.
+func TestMeasureUnknownCPU(t *testing.T) {
+	th, err := Parse("cpu_busy < 90%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := th.Measure(figures{"": {OK: 1}})
+	if !math.IsNaN(got) || th.Holds(got) {
+		t.Errorf("cpu_busy of a run without CPU time = %v (holds %v), want NaN, which fails", got, th.Holds(got))
 	}
 }
