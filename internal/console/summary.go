@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/molotov-go/molotov/internal/advice"
+	"github.com/molotov-go/molotov/internal/ratio"
 )
 
 // maxErrorLen is the number of characters of an error text shown in the
@@ -106,7 +107,7 @@ func WriteSummary(w io.Writer, s Summary) {
 	}
 	short := s.CPU > 0 && s.CPUBusy >= advice.ShortOfCPU
 	if s.CPU > 0 {
-		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, int(math.Round(100*s.CPUBusy)))
+		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, ratio.WholePercent(s.CPUBusy))
 		if short {
 			fmt.Fprintln(w, advice.ShortOfCPUText)
 		}

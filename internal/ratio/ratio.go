@@ -4,7 +4,10 @@
 // report, the summary) uses them, so that they agree.
 package ratio
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // PerSecond returns n per second over d; 0 when d is not positive.
 func PerSecond(n int64, d time.Duration) float64 {
@@ -43,3 +46,7 @@ func Busy(cpu, elapsed time.Duration, procs int) float64 {
 	}
 	return min(cpu.Seconds()/(elapsed.Seconds()*float64(procs)), 1)
 }
+
+// WholePercent returns the fraction f in whole percent, rounded down (a
+// figure shown as 90% has reached 90%), up to float rounding: 0.95 is 95.
+func WholePercent(f float64) int { return int(math.Floor(f*100 + 1e-9)) }

@@ -23,3 +23,34 @@ func TestRatio(t *testing.T) {
 		t.Errorf("FailureRate = %v, want %v", got, want)
 	}
 }
+
+func TestWholePercent(t *testing.T) {
+	for _, tt := range []struct {
+		f    float64
+		want int
+	}{
+		{0.95, 95}, {0.899, 89}, {0.9, 90}, {0.8999999, 89}, {1, 100}, {0, 0}, {0.07, 7}, {0.29, 29},
+	} {
+		if got := WholePercent(tt.f); got != tt.want {
+			t.Errorf("WholePercent(%v) = %d, want %d", tt.f, got, tt.want)
+		}
+	}
+}
+
+func TestBusy(t *testing.T) {
+	for _, tt := range []struct {
+		cpu, elapsed time.Duration
+		procs        int
+		want         float64
+	}{
+		{time.Second, time.Second, 2, 0.5},
+		{3 * time.Second, time.Second, 2, 1}, // threads beyond GOMAXPROCS: capped
+		{0, time.Second, 2, 0},
+		{time.Second, 0, 2, 0},
+		{time.Second, time.Second, 0, 0},
+	} {
+		if got := Busy(tt.cpu, tt.elapsed, tt.procs); got != tt.want {
+			t.Errorf("Busy(%v, %v, %d) = %v, want %v", tt.cpu, tt.elapsed, tt.procs, got, tt.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func withCPU(t *testing.T, name string, busy float64, procs int) []byte {
 	var r result
 	require.NoError(t, json.Unmarshal(data, &r))
 	r.Procs = procs
-	r.CPU = time.Duration(busy * float64(r.Elapsed) * float64(procs))
+	r.CPU = time.Duration(math.Ceil(busy * float64(r.Elapsed) * float64(procs)))
 	out, err := json.Marshal(&r)
 	require.NoError(t, err)
 	return out

@@ -127,7 +127,7 @@ func factsOf(r *result, open bool) []Fact {
 		if len(r.Shares) > 1 { // a merge: the shares' processes, summed
 			procs = fmt.Sprintf("GOMAXPROCS %d in all, %d shares", r.Procs, len(r.Shares))
 		}
-		facts = append(facts, Fact{"Process CPU", fmt.Sprintf("%s on %s, %d%% busy", dur(r.CPU), procs, int(math.Round(100*busy)))})
+		facts = append(facts, Fact{"Process CPU", fmt.Sprintf("%s on %s, %d%% busy", dur(r.CPU), procs, ratio.WholePercent(busy))})
 	}
 	if !r.Start.IsZero() {
 		facts = append(facts, Fact{"Started at", r.Start.UTC().Format("2006-01-02 15:04:05 MST")})

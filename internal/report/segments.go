@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,7 +73,7 @@ func shareCPU(s shareRow) string {
 	if busy == 0 {
 		return "-"
 	}
-	return strconv.Itoa(int(math.Round(100*busy))) + "%"
+	return strconv.Itoa(ratio.WholePercent(busy)) + "%"
 }
 
 // firstShare returns the first share a segment names: 2 for "2/4" and for

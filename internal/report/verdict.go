@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +115,7 @@ func verdictOf(r *result) Verdict {
 		}
 	}
 	if short {
-		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", int(math.Round(100*busy)), advice.ShortOfCPUText))
+		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", ratio.WholePercent(busy), advice.ShortOfCPUText))
 	}
 	switch missing := missingSegments(r.Segment); {
 	case r.Partial && missing != "":
