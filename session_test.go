@@ -566,6 +566,35 @@ func TestErrorsGroupedByRequestName(t *testing.T) {
 	}
 }
 
+// An unnamed request's errors count without the URL's query, which
+// differs per request where its path does not, as its stats name does;
+// the error the scenario gets keeps the whole URL.
+func TestErrorsGroupedWithoutTheQuery(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var mu sync.Mutex
+	var errs []error
+	reg := sbOneScenario("search", func(ctx context.Context, s *Session) error {
+		err := faultReadAll(fmt.Sprintf("%s/search?q=term%d&page=%d", srv.URL, s.Iteration(), s.Worker))(ctx, s)
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		return err
+	})
+	r := Runner{Registry: reg, Workers: 2, MaxRuns: 5, Quiet: true, Output: &bytes.Buffer{}}
+	res, err := r.Run(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 10, res.Failed)
+	require.Len(t, res.Errors, 1, "one cause, one line: %v", res.Errors)
+	assert.Equal(t, "molotov: GET "+srv.URL+"/search?…: status 503 Service Unavailable, want 2xx", res.Errors[0].Error)
+	assert.Contains(t, res.Requests, "GET /search")
+	for _, err := range errs {
+		assert.Contains(t, err.Error(), "/search?q=term", "the scenario's error keeps the query")
+	}
+}
+
 func TestSessionRequestNamesAndMeasure(t *testing.T) {
 	srv := serveFunc(t, sbOK)
 	errBoom := errors.New("boom")
