@@ -108,7 +108,6 @@ func TestSecretsByNameStayOutOfOutputs(t *testing.T) {
 			assert.NotContains(t, text, s, "%s shows a secret", where)
 		}
 	}
-	assert.Contains(t, resultErrorsText(res), "access_token=***", "the error still says which parameter was there")
-	assert.Contains(t, resultErrorsText(res), "page=2")
+	assert.Contains(t, resultErrorsText(res), "access_token=***&tenant=***&page=…", "the counted error still says which parameters were there, without their values")
 	assert.Contains(t, out.String(), "bad credentials", "what is not secret is still shown")
 }

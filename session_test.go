@@ -566,9 +566,10 @@ func TestErrorsGroupedByRequestName(t *testing.T) {
 	}
 }
 
-// An unnamed request's errors count without the URL's query, which
-// differs per request where its path does not, as its stats name does;
-// the error the scenario gets keeps the whole URL.
+// An unnamed request's errors count without the values of the URL's
+// query, which differ per request where its path does not (its stats
+// name leaves the query out); the error the scenario gets keeps the
+// whole URL.
 func TestErrorsGroupedWithoutTheQuery(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -588,7 +589,7 @@ func TestErrorsGroupedWithoutTheQuery(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 10, res.Failed)
 	require.Len(t, res.Errors, 1, "one cause, one line: %v", res.Errors)
-	assert.Equal(t, "molotov: GET "+srv.URL+"/search?…: status 503 Service Unavailable, want 2xx", res.Errors[0].Error)
+	assert.Equal(t, "molotov: GET "+srv.URL+"/search?q=…&page=…: status 503 Service Unavailable, want 2xx", res.Errors[0].Error)
 	assert.Contains(t, res.Requests, "GET /search")
 	for _, err := range errs {
 		assert.Contains(t, err.Error(), "/search?q=term", "the scenario's error keeps the query")

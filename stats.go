@@ -463,15 +463,30 @@ type errorCounter struct {
 // connection and would split one cause into many.
 var ephemeral = regexp.MustCompile(`(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.%a-z]+\]):\d+->`)
 
-// query matches the query of a URL in an error's message, which differs
-// per request (a search term, a page, a cache buster) where its path
-// does not: a request's stats name leaves it out too. It ends at a space,
-// a quote, a fragment, or the ": " that follows the URL in a message.
-var query = regexp.MustCompile(`(\bhttps?://[^\s"?#]*)\?(?:[^\s"#:]|:[^\s"])*`)
+// query matches the query of a URL in an error's message, whose values
+// differ per request (a search term, a page, a cache buster) where its
+// path does not: a request's stats name leaves the query out. It ends at
+// a space, a quote, a fragment, or the ": " that follows the URL in a
+// message.
+var query = regexp.MustCompile(`\bhttps?://[^\s"?#]*\?(?:[^\s"#:]|:[^\s"])*`)
+
+// elideQueryValues writes each value of the query of the URL u as "…":
+// "/search?q=shoes&page=2" becomes "/search?q=…&page=…", which still
+// says which parameters the request had.
+func elideQueryValues(u string) string {
+	path, q, _ := strings.Cut(u, "?")
+	params := strings.Split(q, "&")
+	for i, p := range params {
+		if k, _, ok := strings.Cut(p, "="); ok {
+			params[i] = k + "=…"
+		}
+	}
+	return path + "?" + strings.Join(params, "&")
+}
 
 // normalise returns the line that counts err: a named request's errors
-// under its name (WithRequestName), every URL without its query (?…),
-// and no connection's local port, so that one cause is one line.
+// under its name (WithRequestName), every URL without its query's values
+// (?q=…), and no connection's local port, so that one cause is one line.
 func (c *errorCounter) normalise(err error) string {
 	msg := err.Error()
 	var ue *url.Error
@@ -480,7 +495,7 @@ func (c *errorCounter) normalise(err error) string {
 		// Get "http://h/items/7": cause → GET /items/{id}: cause
 		msg = strings.Replace(msg, ue.Op+" "+strconv.Quote(ue.URL), ne.name, 1)
 	}
-	msg = query.ReplaceAllString(msg, "$1?…")
+	msg = query.ReplaceAllStringFunc(msg, elideQueryValues)
 	return c.rules.Text(ephemeral.ReplaceAllString(msg, ""))
 }
 

@@ -124,11 +124,12 @@ func TestNormaliseError(t *testing.T) {
 		{"dial tcp 127.0.0.1:80: connect: connection refused", "dial tcp 127.0.0.1:80: connect: connection refused"},
 		{"molotov: GET http://h:8080/x: status 500", "molotov: GET http://h:8080/x: status 500"},
 		// A query differs per request where the path does not: one line per path.
-		{"molotov: GET http://h:8080/search?q=shoes&page=2: status 500", "molotov: GET http://h:8080/search?…: status 500"},
-		{`Get "http://h/search?q=x%20y": dial tcp 127.0.0.1:80: connect: connection refused`, `Get "http://h/search?…": dial tcp 127.0.0.1:80: connect: connection refused`},
-		{"molotov: GET https://h/a?b=1#frag: request timeout (1s) hit", "molotov: GET https://h/a?…#frag: request timeout (1s) hit"},
-		{"molotov: GET http://h/a?: status 500", "molotov: GET http://h/a?…: status 500"},
-		{"molotov: GET http://h/a?t=12:00: status 500", "molotov: GET http://h/a?…: status 500"},
+		{"molotov: GET http://h:8080/search?q=shoes&page=2: status 500", "molotov: GET http://h:8080/search?q=…&page=…: status 500"},
+		{`Get "http://h/search?q=x%20y": dial tcp 127.0.0.1:80: connect: connection refused`, `Get "http://h/search?q=…": dial tcp 127.0.0.1:80: connect: connection refused`},
+		{"molotov: GET https://h/a?b=1#frag: request timeout (1s) hit", "molotov: GET https://h/a?b=…#frag: request timeout (1s) hit"},
+		{"molotov: GET http://h/a?: status 500", "molotov: GET http://h/a?: status 500"},
+		{"molotov: GET http://h/a?t=12:00: status 500", "molotov: GET http://h/a?t=…: status 500"},
+		{"molotov: GET http://h/a?flag&x=: status 500", "molotov: GET http://h/a?flag&x=…: status 500"},
 		{"status 500 (is this a question?)", "status 500 (is this a question?)"},
 	}
 	for _, tt := range tests {
