@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/molotov-go/molotov/internal/console"
-	"github.com/molotov-go/molotov/internal/proccpu"
 )
 
 func TestCPUBusy(t *testing.T) {
@@ -33,10 +32,19 @@ func TestCPUBusy(t *testing.T) {
 	}
 }
 
-// spinFor keeps its goroutine busy for d of wall time.
-func spinFor(d time.Duration) {
-	for t0 := time.Now(); time.Since(t0) < d; {
+// spinRegistry returns a registry whose one scenario, "spin", keeps its
+// worker busy for d of wall time per run; it skips t where the process's
+// CPU time is not known.
+func spinRegistry(t *testing.T, d time.Duration) *Registry {
+	t.Helper()
+	if !cpuKnown() {
+		t.Skipf("the process's CPU time is not known on %s", runtime.GOOS)
 	}
+	return sbOneScenario("spin", func(context.Context, *Session) error {
+		for t0 := time.Now(); time.Since(t0) < d; {
+		}
+		return nil
+	})
 }
 
 // A run measures the CPU time its process used from time zero to its end:
@@ -45,14 +53,8 @@ func spinFor(d time.Duration) {
 // other work, and at most what every CPU could give over the run; the
 // JSON result keeps it and the summary shows it.
 func TestResultCPU(t *testing.T) {
-	if _, ok := proccpu.Used(); !ok {
-		t.Skipf("the process's CPU time is not known on %s", runtime.GOOS)
-	}
 	const spin, runs = 40 * time.Millisecond, 5
-	reg := sbOneScenario("spin", func(context.Context, *Session) error {
-		spinFor(spin)
-		return nil
-	})
+	reg := spinRegistry(t, spin)
 	r := Runner{Registry: reg, Workers: 2, MaxRuns: runs, Quiet: true, Output: &bytes.Buffer{}}
 	res, err := r.Run(context.Background())
 	require.NoError(t, err)
@@ -81,13 +83,7 @@ func TestResultCPU(t *testing.T) {
 // cpu_busy judges Result.CPUBusy at the end of the run, and is skipped
 // by the live checks of ThresholdAbort, which do not know it yet.
 func TestThresholdOnCPUBusy(t *testing.T) {
-	if _, ok := proccpu.Used(); !ok {
-		t.Skipf("the process's CPU time is not known on %s", runtime.GOOS)
-	}
-	reg := sbOneScenario("spin", func(context.Context, *Session) error {
-		spinFor(10 * time.Millisecond)
-		return nil
-	})
+	reg := spinRegistry(t, 10*time.Millisecond)
 	r := Runner{Registry: reg, Workers: 1, Duration: 300 * time.Millisecond, Quiet: true, Output: &bytes.Buffer{},
 		Thresholds: []string{"cpu_busy <= 100%", "cpu_busy < 0.001%"}, ThresholdAbort: true}
 	res, err := r.Run(context.Background())
@@ -102,13 +98,7 @@ func TestThresholdOnCPUBusy(t *testing.T) {
 // The shares' CPU times and GOMAXPROCS add up in a merge, and each share's
 // row keeps its own.
 func TestMergeAddsCPU(t *testing.T) {
-	if _, ok := proccpu.Used(); !ok {
-		t.Skipf("the process's CPU time is not known on %s", runtime.GOOS)
-	}
-	reg := sbOneScenario("spin", func(context.Context, *Session) error {
-		spinFor(5 * time.Millisecond)
-		return nil
-	})
+	reg := spinRegistry(t, 5*time.Millisecond)
 	var shares []*Result
 	for _, seg := range []string{"0/2", "1/2"} {
 		r := Runner{Registry: reg, Workers: 2, MaxRuns: 3, Segment: seg, Quiet: true, Output: &bytes.Buffer{}}

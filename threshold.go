@@ -106,7 +106,7 @@ func parseThresholds(exprs []string, snap *registrySnapshot, open bool) ([]*thre
 					Msg: fmt.Sprintf("unknown scenario %q; registered: %s", t.Name, strings.Join(scenarioNames(snap), ", "))}
 			}
 		}
-		if _, known := proccpu.Used(); t.Metric == "cpu_busy" && !known {
+		if t.Metric == "cpu_busy" && !cpuKnown() {
 			return nil, &ThresholdError{Expr: e, Pos: strings.Index(e, t.Metric),
 				Msg: fmt.Sprintf("cpu_busy: %s does not tell a process's CPU time; drop the threshold on this platform", runtime.GOOS)}
 		}
@@ -117,6 +117,12 @@ func parseThresholds(exprs []string, snap *registrySnapshot, open bool) ([]*thre
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// cpuKnown reports whether this platform tells the process's CPU time.
+func cpuKnown() bool {
+	_, ok := proccpu.Used()
+	return ok
 }
 
 // checkThresholds evaluates every threshold against a finished run.

@@ -13,10 +13,13 @@ const ShortOfCPU = 0.9
 // CPU.
 const ShortOfCPUText = "The process was short of CPU: its own delays are part of the latencies (and start lags) measured. Lower the load, give it more CPUs (GOMAXPROCS), or split the run into shares (Segment)."
 
-// PoolExhausted is what to do when the open model's pool was all busy
-// and starts were dropped, the process having had CPU to spare.
-const PoolExhausted = "raise MaxWorkers, or compare the latency with the service time to see whether the target slowed"
-
-// PoolExhaustedShortOfCPU is what to say instead when the process was
-// short of CPU: the pool ran out because the generator fell behind.
-const PoolExhaustedShortOfCPU = "more workers would not help, as the process was short of CPU"
+// PoolExhausted is what to do when the open model's pool was all busy and
+// starts were dropped: raise MaxWorkers when the process had CPU to
+// spare; when it was short of CPU (shortOfCPU), the pool ran out because
+// the generator fell behind, and more workers would not help.
+func PoolExhausted(shortOfCPU bool) string {
+	if shortOfCPU {
+		return "more workers would not help, as the process was short of CPU"
+	}
+	return "raise MaxWorkers, or compare the latency with the service time to see whether the target slowed"
+}

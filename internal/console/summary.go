@@ -40,12 +40,10 @@ type Summary struct {
 	// Scheduled starts.
 	StartLag [3]time.Duration
 	// CPU is the process's CPU time over Elapsed, on Procs (GOMAXPROCS);
-	// zero when unknown. CPUBusy is CPU over Elapsed × Procs, from 0 to
-	// 1; from advice.ShortOfCPU on, the summary says the process was
-	// short of CPU.
-	CPU     time.Duration
-	Procs   int
-	CPUBusy float64
+	// zero when unknown. From advice.ShortOfCPU busy on (ratio.Busy),
+	// the summary says the process was short of CPU.
+	CPU   time.Duration
+	Procs int
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -105,9 +103,10 @@ func WriteSummary(w io.Writer, s Summary) {
 	for _, n := range s.Notes {
 		fmt.Fprintln(w, clean(n))
 	}
-	short := s.CPU > 0 && s.CPUBusy >= advice.ShortOfCPU
-	if s.CPU > 0 {
-		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, ratio.WholePercent(s.CPUBusy))
+	busy := ratio.Busy(s.CPU, s.Elapsed, s.Procs)
+	short := busy >= advice.ShortOfCPU
+	if busy > 0 {
+		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, ratio.WholePercent(busy))
 		if short {
 			fmt.Fprintln(w, advice.ShortOfCPUText)
 		}
@@ -118,11 +117,7 @@ func WriteSummary(w io.Writer, s Summary) {
 		if s.PeakBusy > 0 { // zero: a result written before busy workers were counted
 			fmt.Fprintf(w, "Workers busy at once: at most %d of %d", s.PeakBusy, s.MaxWorkers)
 			if s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers {
-				what := advice.PoolExhausted
-				if short {
-					what = advice.PoolExhaustedShortOfCPU
-				}
-				fmt.Fprint(w, "; all were busy and starts were dropped: "+what)
+				fmt.Fprint(w, "; all were busy and starts were dropped: "+advice.PoolExhausted(short))
 			}
 			fmt.Fprintln(w)
 		}

@@ -120,10 +120,10 @@ func TestWriteSummary(t *testing.T) {
 		{"open_pool_exhausted", Summary{Elapsed: 2 * time.Second, Started: 540, OK: 540, MaxWorkers: 30, PeakBusy: 30, StopReason: "duration",
 			Scheduled: 600, Dropped: 60, StartLag: [3]time.Duration{106 * time.Microsecond, 980 * time.Millisecond, time.Second}}},
 		{"cpu", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 4, StopReason: "duration",
-			CPU: 1500 * time.Millisecond, Procs: 2, CPUBusy: 0.375}},
+			CPU: 1500 * time.Millisecond, Procs: 2}},
 		{"open_short_of_cpu", Summary{Elapsed: 2 * time.Second, Started: 540, OK: 540, MaxWorkers: 30, PeakBusy: 30, StopReason: "duration",
 			Scheduled: 600, Dropped: 60, StartLag: [3]time.Duration{106 * time.Microsecond, 980 * time.Millisecond, time.Second},
-			CPU: 1960 * time.Millisecond, Procs: 1, CPUBusy: 0.98}},
+			CPU: 1960 * time.Millisecond, Procs: 1}},
 		{"open_before_busy", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, StopReason: "duration",
 			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
 	}

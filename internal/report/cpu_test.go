@@ -45,8 +45,8 @@ func TestDecodeProcessCPU(t *testing.T) {
 	}{
 		{"open-pool", 0.4, 2, "on GOMAXPROCS=2, 40% busy", false, ""},
 		{"open-pool", 0.95, 1, "on GOMAXPROCS=1, 95% busy", true, ""},
-		{"example", 0.5, 2, "on GOMAXPROCS=2, 50% busy", false, advice.PoolExhausted + "."},
-		{"example", 0.97, 1, "on GOMAXPROCS=1, 97% busy", true, advice.PoolExhaustedShortOfCPU + "."},
+		{"example", 0.5, 2, "on GOMAXPROCS=2, 50% busy", false, advice.PoolExhausted(false) + "."},
+		{"example", 0.97, 1, "on GOMAXPROCS=1, 97% busy", true, advice.PoolExhausted(true) + "."},
 		{"closed", 0, 0, "", false, ""},
 		{"merged", 0.5, 8, "on GOMAXPROCS 8 in all, 4 shares, 50% busy", false, ""},
 	} {

@@ -107,11 +107,7 @@ func verdictOf(r *result) Verdict {
 	if r.Dropped > 0 {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s of %s scheduled starts were dropped (%s): no worker was free within MaxLag of their time, or the run was stopped first.", count(r.Dropped), count(r.Scheduled), pct(r.Dropped, r.Scheduled)))
 		if r.PeakBusy > 0 && r.PeakBusy >= r.MaxWorkers {
-			what := advice.PoolExhausted
-			if short {
-				what = advice.PoolExhaustedShortOfCPU
-			}
-			v.Notes = append(v.Notes, fmt.Sprintf("All %d workers were busy at once: %s.", r.MaxWorkers, what))
+			v.Notes = append(v.Notes, fmt.Sprintf("All %d workers were busy at once: %s.", r.MaxWorkers, advice.PoolExhausted(short)))
 		}
 	}
 	if short {
