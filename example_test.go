@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/molotov-go/molotov"
@@ -448,4 +450,44 @@ func ExampleRunner_rate() {
 	// latency covers the service time: true
 	// busy workers within the pool: true
 	// passed: true
+}
+
+// A pool of sessions that opens its connections before the run's clock
+// starts: in the open model every session is set up before the first
+// start, so a request in SetupSession keeps connection set-up (a dial, a
+// TLS handshake) out of the start lag. Its requests are counted among the
+// requests, not the scenario runs.
+func ExampleRegistry_SetupSession() {
+	var conns atomic.Int64
+	srv := okServer()
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	defer srv.Close()
+	get := func(ctx context.Context, s *molotov.Session) error {
+		resp, err := s.Get(ctx, "/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return molotov.ExpectStatus(resp, http.StatusOK)
+	}
+	reg := molotov.NewRegistry()
+	reg.SetupSession(get)
+	reg.Scenario("get", 1, get)
+	r := molotov.Runner{Registry: reg, BaseURL: srv.URL, Quiet: true,
+		Rate: 100, MaxWorkers: 4, Duration: 200 * time.Millisecond}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("scenario runs:", res.OK)
+	fmt.Println("connections the target accepted:", conns.Load())
+	// Output:
+	// scenario runs: 20
+	// connections the target accepted: 4
 }

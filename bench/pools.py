@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """pools.py: the open model at one rate with pools of several sizes, side by side.
 
-Runs bench/loadgen -rate RATE -max-workers N for each N in POOLS, the closed
-loop (-workers 50) and, when F1 names a binary of ../shared/bench/f1, f1's
-`run constant` at the same rate, in turns, REPS times, on the shared harness's
-target, pinned as its "pinned" mode (target on CPU 0, generator on CPU 1,
-GOMAXPROCS=1 each). Prints each generator's CPU per ok request (user+sys over
-its whole process), start lag p99 and peak busy workers, medians of REPS, and
-with f1 the median of the paired ratios to f1's CPU.
+Runs in turns, REPS times, each at one offered rate:
+- bench/loadgen -rate RATE -max-workers N for each N in POOLS, and with
+  -warm (every session's connection opened before time zero) for the
+  largest pool;
+- bench/openfloor -warm with that pool: the thinnest open-model generator on
+  net/http, the open model's floor, waking once per start and, above
+  4,000/s, once per 750 µs window as loadgen does;
+- the closed loop (-workers 50);
+- when F1 names a binary of ../shared/bench/f1, f1's `run constant`.
+All on the shared harness's target, pinned as its "pinned" mode (target on
+CPU 0, generator on CPU 1, GOMAXPROCS=1 each). Prints each generator's CPU
+per ok request (user+sys over its whole process), start lag p99, dropped
+starts and peak busy workers, medians of REPS, and with f1 the median of
+the paired ratios to f1's CPU.
 
     python3 bench/pools.py                      # 15000/s, 6 s, 5 reps, pools 20 50 200
     RATE=15000 DURATION=6s REPS=5 POOLS="20 200" F1=/tmp/f1 python3 bench/pools.py
@@ -34,13 +41,20 @@ shared = os.environ.get("SHARED", os.path.join(root, "..", "shared", "bench"))
 url = f"http://127.0.0.1:{port}/"
 
 tmp = tempfile.mkdtemp()
-loadgen, target = os.path.join(tmp, "loadgen"), os.path.join(tmp, "target")
+loadgen, openfloor, target = (os.path.join(tmp, n) for n in ("loadgen", "openfloor", "target"))
 subprocess.run(["go", "build", "-o", loadgen, "./bench/loadgen"], cwd=root, check=True)
+subprocess.run(["go", "build", "-o", openfloor, "./bench/openfloor"], cwd=root, check=True)
 subprocess.run(["go", "build", "-o", target, "."], cwd=os.path.join(shared, "target"), check=True,
                env={**os.environ, "GOFLAGS": "-mod=mod"})
 
 pin = ["taskset", "-c", "1", "env", "GOMAXPROCS=1"]
 tools = {f"{n} workers": pin + [loadgen, "-url", url, "-rate", str(rate), "-max-workers", n, "-duration", dur] for n in pools}
+big = max(pools, key=int)
+tools[f"{big} workers, -warm"] = pin + [loadgen, "-url", url, "-rate", str(rate), "-max-workers", big, "-duration", dur, "-warm"]
+floor = pin + [openfloor, "-url", url, "-rate", str(rate), "-workers", big, "-duration", dur, "-warm"]
+tools[f"openfloor, {big} workers, -warm, a wake per start"] = floor
+if rate > 4000:  # where loadgen batches its starts, the same 750 µs window
+    tools[f"openfloor, {big} workers, -warm, -window 750us"] = floor + ["-window", "750us"]
 tools["closed loop, 50 workers"] = pin + [loadgen, "-url", url, "-workers", "50", "-duration", dur]
 if f1:
     tools["f1"] = pin + ["env", "F1_LOG_FORMAT=json", f1, "--url", url, "run", "constant", "get",
@@ -53,6 +67,7 @@ try:
     cpu = {k: [] for k in tools}
     lag = {k: [] for k in tools}
     busy = {k: [] for k in tools}
+    drops = {k: [] for k in tools}
     for _ in range(reps):
         for name, cmd in tools.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -71,6 +86,8 @@ try:
                     lag[name].append(d["start_lag_p99_ns"] / 1e6)
                 if "peak_busy" in d:
                     busy[name].append(d["peak_busy"])
+                if "dropped" in d:
+                    drops[name].append(d["dropped"])
             if not ok:
                 sys.exit(f"pools.py: {name} made no successful request:\n{p.stdout}{p.stderr}")
             cpu[name].append(1e6 * used / ok)
@@ -78,12 +95,13 @@ finally:
     tgt.terminate()
 
 print(f"{rate}/s, {dur}, {reps} reps, {time.strftime('%Y-%m-%d')}")
-print("| generator | CPU-µs/req, median | start lag p99, median | peak busy workers, median | paired ratio to f1, median |")
-print("| --- | ---: | ---: | ---: | ---: |")
+print("| generator | CPU-µs/req, median | start lag p99, median | dropped, median | peak busy workers, median | paired ratio to f1, median |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for name in tools:
     l = f"{statistics.median(lag[name]):.1f} ms" if lag[name] else ""
     b = f"{statistics.median(busy[name]):.0f}" if busy[name] else ""
+    dr = f"{statistics.median(drops[name]):.0f}" if drops[name] else ""
     r = ""
     if f1 and name != "f1":
         r = f"{statistics.median(a / b for a, b in zip(cpu[name], cpu['f1'])):.2f}×"
-    print(f"| {name} | {statistics.median(cpu[name]):.1f} | {l} | {b} | {r} |")
+    print(f"| {name} | {statistics.median(cpu[name]):.1f} | {l} | {dr} | {b} | {r} |")

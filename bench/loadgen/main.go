@@ -18,7 +18,10 @@
 // pool's size (max_workers), its most workers busy at once (peak_busy)
 // and the start lag's p50, p99 and max in
 // nanoseconds (start_lag_p99_ns...).
-// -cpuprofile and -memprofile write pprof profiles of the run.
+// -warm opens every session's connection before the run's time zero (one
+// GET in SetupSession, counted among the requests but not the runs), as
+// bench/openfloor -warm does. -cpuprofile and -memprofile write pprof
+// profiles of the run.
 //
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
 // other host is refused with exit status 2, as are bad flags.
@@ -80,6 +83,7 @@ type options struct {
 	maxWorkers int     // the open model's pool of sessions
 	cpuProfile string  // where to write a CPU profile of the run
 	memProfile string  // where to write an allocation profile of the run
+	warm       bool    // each session makes one request in SetupSession
 }
 
 // parseArgs reads the flags (the same as floor's) and checks them.
@@ -93,6 +97,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxRuns, "max-runs", 0, "scenario runs per worker; 0: no limit")
 	fs.Float64Var(&o.rate, "rate", 0, "open model: scenario runs started per second (needs -duration); 0: closed model")
 	fs.IntVar(&o.maxWorkers, "max-workers", 0, "open model: sessions available; 0: -workers when given, else rate x 1s")
+	fs.BoolVar(&o.warm, "warm", false, "each session makes one request in SetupSession, before the run's time zero, so that none opens its connection during the run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile of the run (go tool pprof -sample_index=alloc_objects) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -174,6 +179,16 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		resp.Body.Close()
 		return molotov.ExpectStatus(resp, 200)
 	})
+	if o.warm {
+		reg.SetupSession(func(ctx context.Context, s *molotov.Session) error {
+			resp, err := s.Get(ctx, target)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			return resp.Body.Close()
+		})
+	}
 	workers := o.workers
 	if o.rate > 0 && !o.workersSet {
 		workers = 0 // the pool is -max-workers, else the library's default (Rate × 1s)

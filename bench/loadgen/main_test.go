@@ -200,3 +200,28 @@ func TestCheckLoopbackAccepts(t *testing.T) {
 		}
 	}
 }
+
+// -warm makes one request per session before time zero: the target sees
+// them beside the runs, which alone are counted in ok.
+func TestRunWarm(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		runs int64
+		pool int64
+	}{
+		{"closed", []string{"-workers", "3", "-max-runs", "5"}, 15, 3},
+		{"open", []string{"-rate", "100", "-max-workers", "6", "-duration", "200ms"}, 20, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hits.Store(0)
+			res := runJSON(t, append([]string{"-url", srv.URL, "-warm"}, tc.args...)...)
+			if *res.OK != tc.runs || hits.Load() != tc.runs+tc.pool {
+				t.Errorf("ok = %d, the target saw %d requests; want %d runs and %d + %d warming requests", *res.OK, hits.Load(), tc.runs, tc.runs, tc.pool)
+			}
+		})
+	}
+}
