@@ -170,6 +170,21 @@ func (b *trackedBody) drainAndClose() {
 
 const drainWait = 100 * time.Millisecond
 
+// closeBody closes a response body that the session's own helpers
+// (GetJSON, PostJSON) are done with. A body closed before its end loses
+// its connection (net/http closes it rather than read the rest), so the
+// body is drained first, as the session drains those a scenario left
+// open: a request per connection would cost the generator and the target
+// a dial each.
+// A body already read to its end (or failed) is closed at once.
+func closeBody(body io.ReadCloser) {
+	if b, ok := body.(*trackedBody); ok && !b.done && !b.closed.Load() {
+		b.drainAndClose()
+		return
+	}
+	body.Close()
+}
+
 // abort cancels the request of b, from another goroutine.
 func (b *trackedBody) abort() {
 	if !b.shared {

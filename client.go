@@ -1,6 +1,7 @@
 package molotov
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -98,6 +99,7 @@ func newSession(rs *runState, worker int, cfg *SessionConfig) (*Session, error) 
 		if cfg.ConfigureTransport != nil {
 			cfg.ConfigureTransport(tr)
 		}
+		countDials(tr, &rs.stats.conns)
 		s.trans = tr
 		rt = tr
 	}
@@ -159,4 +161,40 @@ func (s *Session) close() {
 	defer s.rs.sessions.remove(s)
 	defer s.closeTimeout()
 	s.Client.CloseIdleConnections() // measuringTransport passes it to whichever transport it wraps
+}
+
+// countDials makes tr count in n each connection it opens: its dials
+// (DialContext, else the deprecated Dial, else a zero net.Dialer as
+// net/http would use) and its TLS dials when it has its own (DialTLSContext
+// or DialTLS). A dial costs one atomic add beside the
+// connection's own work; requests on open connections cost nothing.
+func countDials(tr *http.Transport, n *atomic.Int64) {
+	count := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err == nil {
+				n.Add(1)
+			}
+			return c, err
+		}
+	}
+	// A ConfigureTransport may still set the deprecated Dial or DialTLS,
+	// which net/http uses when DialContext or DialTLSContext is nil: they
+	// are wrapped as they are.
+	//lint:ignore SA1019 wrapped, not used anew
+	dial, dialTLS := tr.Dial, tr.DialTLS
+	switch {
+	case tr.DialContext != nil:
+		tr.DialContext = count(tr.DialContext)
+	case dial != nil:
+		tr.DialContext = count(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) })
+	default:
+		tr.DialContext = count((&net.Dialer{}).DialContext)
+	}
+	switch {
+	case tr.DialTLSContext != nil:
+		tr.DialTLSContext = count(tr.DialTLSContext)
+	case dialTLS != nil:
+		tr.DialTLSContext = count(func(_ context.Context, network, addr string) (net.Conn, error) { return dialTLS(network, addr) })
+	}
 }

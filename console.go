@@ -103,7 +103,7 @@ func summaryOf(res *Result) console.Summary {
 		SetupFailed: res.SetupFailed, MaxWorkers: res.MaxWorkers, PeakBusy: res.PeakBusy, StopReason: string(res.StopReason),
 		Scheduled: res.Scheduled, Dropped: res.Dropped,
 		StartLag: [3]time.Duration{res.StartLag.P50, res.StartLag.P99, res.StartLag.Max},
-		CPU:      res.CPU, Procs: res.Procs,
+		CPU:      res.CPU, Procs: res.Procs, Connections: res.Connections,
 	}
 	if n := targetDown(res); n != "" {
 		s.Notes = append(s.Notes, n)

@@ -23,7 +23,7 @@ import (
 // run, of each scenario and of each request, is the one a single run that
 // recorded every share's values would report. Errors are merged by
 // message, status counts by code, and the open model's Scheduled, Dropped
-// and service times likewise. The run's window spans from the earliest
+// and service times likewise, as are Connections. The run's window spans from the earliest
 // Start to the latest End; MaxWorkers and PeakBusy are the sums of the
 // shares' (for PeakBusy an upper bound: the shares' peaks need not have
 // come at once), and so are CPU and Procs (CPUBusy is then the shares'
@@ -95,7 +95,7 @@ type Merger struct {
 
 	// The merged figures.
 	started, ok, failed, interrupted  int64
-	scheduled, dropped                int64
+	scheduled, dropped, conns         int64
 	setupFailed, maxWorkers, peakBusy int
 	cpu                               time.Duration
 	procs                             int
@@ -379,6 +379,7 @@ func (m *Merger) fold(r *Result) {
 	m.peakBusy += r.PeakBusy
 	m.cpu += r.CPU
 	m.procs += r.Procs
+	m.conns += r.Connections
 	m.stop = moreTelling(m.stop, r.StopReason)
 	if r.Start.Before(m.start) {
 		m.start = r.Start
@@ -470,7 +471,7 @@ func (m *Merger) Result() (*Result, error) {
 		Started: m.started, OK: m.ok, Failed: m.failed, Interrupted: m.interrupted,
 		Scheduled: m.scheduled, Dropped: m.dropped,
 		SetupFailed: m.setupFailed, MaxWorkers: m.maxWorkers, PeakBusy: m.peakBusy, StopReason: m.stop,
-		CPU: m.cpu, Procs: m.procs,
+		CPU: m.cpu, Procs: m.procs, Connections: m.conns,
 		Start: m.start, End: m.end, Elapsed: m.end.Sub(m.start),
 		Segment: cov.String(), Partial: !cov.Complete(),
 		Scenarios: make(map[string]*ScenarioStats, len(m.scenarioStats)),
@@ -549,6 +550,7 @@ func (m *Merger) timeline() []TimelinePoint {
 			s.p.Busy += p.Busy
 			s.p.Started += p.Started
 			s.p.Dropped += p.Dropped
+			s.p.Connections += p.Connections
 			if w := p.OK + p.Failed; w > 0 {
 				s.runs += w
 				f := float64(w) / float64(s.runs)

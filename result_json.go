@@ -99,7 +99,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 		Started: r.Started, OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted,
 		Scheduled: r.Scheduled, Dropped: r.Dropped,
 		SetupFailed: r.SetupFailed, MaxWorkers: r.MaxWorkers, PeakBusy: r.PeakBusy, SizingRatio: r.SizingRatio, SizingRate: r.SizingRate,
-		CPU: r.CPU, Procs: r.Procs, MaxFailures: r.maxFailures, Shares: r.shares,
+		CPU: r.CPU, Procs: r.Procs, Connections: r.Connections, MaxFailures: r.maxFailures, Shares: r.shares,
 		Scenarios: map[string]resultjson.Scenario{}, Requests: map[string]resultjson.Request{},
 	}
 	for _, e := range r.Errors {
@@ -135,7 +135,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	}
 	for _, p := range r.Timeline {
 		j.Timeline = append(j.Timeline, resultjson.Point{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
-			Started: p.Started, Dropped: p.Dropped})
+			Started: p.Started, Dropped: p.Dropped, Conns: p.Connections})
 	}
 	return resultjson.Encode(w, &j)
 }
@@ -165,7 +165,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,
 		Scheduled: j.Scheduled, Dropped: j.Dropped,
 		SetupFailed: j.SetupFailed, MaxWorkers: j.MaxWorkers, PeakBusy: j.PeakBusy, Elapsed: j.Elapsed,
-		CPU: j.CPU, Procs: j.Procs,
+		CPU: j.CPU, Procs: j.Procs, Connections: j.Connections,
 		StopReason: StopReason(j.StopReason), SizingRatio: j.SizingRatio, SizingRate: j.SizingRate,
 		Start: j.Start, End: j.End, maxFailures: j.MaxFailures, opts: j.Options, shares: j.Shares,
 		Scenarios: make(map[string]*ScenarioStats, len(j.Scenarios)),
@@ -218,7 +218,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 	}
 	for _, p := range j.Timeline {
 		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
-			Started: p.Started, Dropped: p.Dropped})
+			Started: p.Started, Dropped: p.Dropped, Connections: p.Conns})
 	}
 	return res, nil
 }

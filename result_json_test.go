@@ -76,6 +76,8 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	assert.Equal(t, res.Elapsed, back.Elapsed)
 	assert.Equal(t, res.Errors, back.Errors)
 	assert.Equal(t, res.Timeline, back.Timeline)
+	assert.Positive(t, res.Connections)
+	assert.Equal(t, res.Connections, back.Connections)
 	assert.Equal(t, res.opts, back.opts)
 	assert.Equal(t, res.latency, back.latency)
 	assert.Equal(t, res.all, back.all)
@@ -101,7 +103,7 @@ func TestResultJSONRoundTrip(t *testing.T) {
 
 	// The figures a reader looks for are in the file by name.
 	for _, want := range []string{`"schema": "molotov-go/result"`, `"version": 1`, `"stop_reason": "max-runs"`,
-		`"scheme": "log-linear-128/v1"`, `"GET /items"`, `"418": `, `"value": null`, `"timeline"`, `"workers": 3`} {
+		`"scheme": "log-linear-128/v1"`, `"GET /items"`, `"418": `, `"value": null`, `"timeline"`, `"workers": 3`, `"connections": `} {
 		assert.Contains(t, string(written), want)
 	}
 	assert.EqualValues(t, 60, res.Started)

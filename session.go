@@ -256,7 +256,7 @@ func (s *Session) doJSON(req *http.Request, out any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	if err := ExpectStatus(resp); err != nil {
 		return err
 	}

@@ -82,6 +82,15 @@ type Result struct {
 	// tell (Windows).
 	CPU   time.Duration
 	Procs int
+	// Connections counts the connections that the sessions opened over the
+	// run, set-up fixtures included: dials that succeeded, one per TCP
+	// connection (a TLS handshake rides on its dial; HTTP/2 shares one
+	// connection among requests). With keep-alive a session opens one per
+	// host and reuses it; about one per request means the target closes
+	// its connections, which costs the generator and the target a dial
+	// (and a handshake) per request. Sessions on a SessionConfig.Transport
+	// of their own are not counted.
+	Connections int64
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.
 	Thresholds []ThresholdResult
@@ -128,6 +137,9 @@ type TimelinePoint struct {
 	// want of a free worker; starts still waiting when a stop cut the run
 	// short count in Result.Dropped only.
 	Dropped int64
+	// Connections counts the connections opened in this second (the first
+	// second also has those opened while the workers were set up).
+	Connections int64
 }
 
 // requestCount returns the requests of all names.
@@ -219,6 +231,7 @@ type runStats struct {
 	busy                gauge        // the open model's workers running a start
 	setupFailed         atomic.Int64
 	interrupted         atomic.Int64
+	conns               atomic.Int64 // connections the sessions' own transports opened (countDials)
 
 	startLag hist.Histogram // the open model's starts: how late each began
 
@@ -405,6 +418,7 @@ func (st *runStats) resultWith(withLatency func(name string) bool) *Result {
 		Interrupted: st.interrupted.Load(),
 		MaxWorkers:  int(st.active.peak.Load()),
 		PeakBusy:    int(st.busy.peak.Load()),
+		Connections: st.conns.Load(),
 		Scenarios:   make(map[string]*ScenarioStats, len(st.scenarios)),
 		Requests:    map[string]*RequestStats{},
 	}

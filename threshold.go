@@ -35,6 +35,7 @@ import (
 //	                                                   how late its starts began (Result.StartLag)
 //	               peak_busy                           its most workers busy at once (Result.PeakBusy)
 //	               cpu_busy                            the share of its CPUs the process kept busy (Result.CPUBusy)
+//	               connections                         the connections its sessions opened (Result.Connections)
 //	scenario(N).   p50 … max, failure_rate, ok, failed, runs_per_s
 //	request(N).    p50 … max, error_rate, count, errors, rps
 //
@@ -147,7 +148,7 @@ func (f figures) Run() threshold.Group {
 	r := f.r
 	return threshold.Group{OK: r.OK, Failed: r.Failed, Interrupted: r.Interrupted, Started: r.Started,
 		Dropped: r.Dropped, Scheduled: r.Scheduled, Count: r.requestCount(), Latency: threshold.Quantiles(r.latency),
-		PeakBusy: int64(r.PeakBusy), StartLag: threshold.Quantiles(r.StartLag), CPUBusy: r.CPUBusy()}
+		PeakBusy: int64(r.PeakBusy), Connections: r.Connections, StartLag: threshold.Quantiles(r.StartLag), CPUBusy: r.CPUBusy()}
 }
 
 func (f figures) Scenario(name string) (threshold.Group, bool) {

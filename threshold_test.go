@@ -44,6 +44,7 @@ var validThresholds = []struct {
 	{"start_lag_p99 < 5ms", thresholdFields{threshold.Run, "", "start_lag_p99", "<", 0.005, 5 * time.Millisecond}},
 	{"peak_busy < 200", thresholdFields{threshold.Run, "", "peak_busy", "<", 200, 0}},
 	{"cpu_busy < 90%", thresholdFields{threshold.Run, "", "cpu_busy", "<", 0.9, 0}},
+	{"connections < 100", thresholdFields{threshold.Run, "", "connections", "<", 100, 0}},
 	{"failed != 0", thresholdFields{threshold.Run, "", "failed", "!=", 0, 0}},
 	{"scenario(list_items).p95 < 100ms", thresholdFields{threshold.Scenario, "list_items", "p95", "<", 0.1, 100 * time.Millisecond}},
 	{"request(GET /items/{id}).p99 <= 150ms", thresholdFields{threshold.Request, "GET /items/{id}", "p99", "<=", 0.15, 150 * time.Millisecond}},

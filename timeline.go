@@ -26,6 +26,7 @@ type timeline struct {
 	prevFailed int64
 	prevStarts int64
 	prevDrops  int64
+	prevConns  int64
 	points     []TimelinePoint
 }
 
@@ -73,13 +74,13 @@ func (tl *timeline) pointLocked() {
 	// too (it is recorded there first), so a point's latency never misses
 	// one of its runs; a run recorded but not yet counted shows next second.
 	ok, failed := st.ok.Load(), st.failed.Load()
-	started, dropped := st.started.Load(), st.dropped.Load()
+	started, dropped, conns := st.started.Load(), st.dropped.Load(), st.conns.Load()
 	cur := &hist.Snapshot{}
 	for _, s := range st.scenarios {
 		cur.Merge(s.lat.Snapshot())
 	}
 	p := TimelinePoint{Second: len(tl.points) + 1, OK: ok - tl.prevOK, Failed: failed - tl.prevFailed, Workers: int(st.active.load()),
-		Started: started - tl.prevStarts, Dropped: dropped - tl.prevDrops}
+		Started: started - tl.prevStarts, Dropped: dropped - tl.prevDrops, Connections: conns - tl.prevConns}
 	if st.open {
 		p.Busy = int(st.busy.nextSecond())
 	}
@@ -87,7 +88,7 @@ func (tl *timeline) pointLocked() {
 		p.P50, p.P90, p.P99 = d.Quantile(0.5), d.Quantile(0.9), d.Quantile(0.99)
 	}
 	tl.points = append(tl.points, p)
-	tl.prev, tl.prevOK, tl.prevFailed, tl.prevStarts, tl.prevDrops = cur, ok, failed, started, dropped
+	tl.prev, tl.prevOK, tl.prevFailed, tl.prevStarts, tl.prevDrops, tl.prevConns = cur, ok, failed, started, dropped, conns
 }
 
 // liveMinRuns is how many scenario runs must have ended before

@@ -22,6 +22,7 @@
 //	molotov_workers_busy_max                        gauge     the open model's most workers running a start at once
 //	molotov_starts_scheduled_total                  counter   the open model's starts (Runner.Rate)
 //	molotov_starts_dropped_total                    counter   the open model's starts that never began
+//	molotov_connections_opened_total                counter   the connections the sessions opened
 package prom
 
 import (
@@ -60,7 +61,7 @@ var DefaultBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 // (Runner.Segment) gives every metric the constant label segment="i/n",
 // so that a dashboard can sum the shares while the run lasts.
 type descs struct {
-	runs, scenarioDur, requests, requestDur, started, workers, busy, scheduled, dropped *prometheus.Desc
+	runs, scenarioDur, requests, requestDur, started, workers, busy, scheduled, dropped, conns *prometheus.Desc
 }
 
 // wholeRun are the descriptors of a run that is not a share.
@@ -90,6 +91,8 @@ func newDescs(segment string) *descs {
 			"The open model's scheduled starts (Runner.Rate); 0 in the closed model.", nil, labels),
 		dropped: prometheus.NewDesc("molotov_starts_dropped_total",
 			"The open model's starts that never began: no free worker within MaxLag, or the run was stopped first.", nil, labels),
+		conns: prometheus.NewDesc("molotov_connections_opened_total",
+			"Connections the sessions opened (Result.Connections).", nil, labels),
 	}
 }
 
@@ -124,7 +127,7 @@ func (c *Collector) descs() *descs {
 // Describe sends the descriptors of the metrics Collect sends.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := c.descs()
-	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.busy, d.scheduled, d.dropped} {
+	for _, d := range []*prometheus.Desc{d.runs, d.scenarioDur, d.requests, d.requestDur, d.started, d.workers, d.busy, d.scheduled, d.dropped, d.conns} {
 		ch <- d
 	}
 }
@@ -141,6 +144,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(d.busy, prometheus.GaugeValue, float64(res.PeakBusy))
 	ch <- prometheus.MustNewConstMetric(d.scheduled, prometheus.CounterValue, float64(res.Scheduled))
 	ch <- prometheus.MustNewConstMetric(d.dropped, prometheus.CounterValue, float64(res.Dropped))
+	ch <- prometheus.MustNewConstMetric(d.conns, prometheus.CounterValue, float64(res.Connections))
 	for name, s := range res.Scenarios {
 		ch <- prometheus.MustNewConstMetric(d.runs, prometheus.CounterValue, float64(s.OK), name, "ok")
 		ch <- prometheus.MustNewConstMetric(d.runs, prometheus.CounterValue, float64(s.Failed), name, "failed")

@@ -274,3 +274,12 @@ molotov_runs_started_total{segment="1/2"} 10
 		}
 	}
 }
+
+// The connections the sessions opened are exported.
+func TestCollectorConnections(t *testing.T) {
+	srv := target(t)
+	res, err := (&molotov.Runner{Registry: registry(), BaseURL: srv.URL, Workers: 2, MaxRuns: 3, Quiet: true}).Run(context.Background())
+	require.NoError(t, err)
+	require.Positive(t, res.Connections)
+	assert.Equal(t, float64(res.Connections), testutil.ToFloat64(collectorFor(NewResultCollector(res), "molotov_connections_opened_total")))
+}

@@ -23,3 +23,18 @@ func PoolExhausted(shortOfCPU bool) string {
 	}
 	return "raise MaxWorkers, or compare the latency with the service time to see whether the target slowed"
 }
+
+// Churning reports whether a run opened about one connection per request
+// (molotov.Result.Connections): at least one for every two requests,
+// over enough requests to tell.
+func Churning(conns, requests int64) bool {
+	return requests >= churnMinRequests && 2*conns >= requests
+}
+
+// churnMinRequests is how many requests a run needs before Churning
+// judges it: below, a pool's first dials are most of its connections.
+const churnMinRequests = 100
+
+// ChurningText is what to do about a run whose requests opened about a
+// connection each.
+const ChurningText = "Most requests opened a new connection, which costs the generator and the target a dial (and a TLS handshake) each. Connections are kept when the target does not close them (Connection: close), when scenarios read each response body to its end before closing it, and when a session sends no more requests at once than its transport keeps open (MaxIdleConnsPerHost, 16; see SessionConfig.ConfigureTransport)."

@@ -44,6 +44,10 @@ type Summary struct {
 	// the summary says the process was short of CPU.
 	CPU   time.Duration
 	Procs int
+	// Connections is how many connections the sessions opened; zero: not
+	// shown. When they are about one per request (advice.Churning, with
+	// the requests of Requests), the summary says why that costs.
+	Connections int64
 
 	// Scenarios, Requests and Errors are shown in the given order.
 	Scenarios []ScenarioRow
@@ -109,6 +113,16 @@ func WriteSummary(w io.Writer, s Summary) {
 		fmt.Fprintf(w, "Process CPU: %s in %s on GOMAXPROCS=%d, %d%% busy\n", FormatDuration(s.CPU), FormatDuration(s.Elapsed), s.Procs, ratio.WholePercent(busy))
 		if short {
 			fmt.Fprintln(w, advice.ShortOfCPUText)
+		}
+	}
+	if s.Connections > 0 {
+		var requests int64
+		for _, r := range s.Requests {
+			requests += r.Count
+		}
+		fmt.Fprintf(w, "Connections opened: %d, for %d requests\n", s.Connections, requests)
+		if advice.Churning(s.Connections, requests) {
+			fmt.Fprintln(w, advice.ChurningText)
 		}
 	}
 	if s.Scheduled > 0 && s.Started > 0 {

@@ -91,6 +91,7 @@ func TestWriteSummary(t *testing.T) {
 		SetupFailed: 1,
 		MaxWorkers:  10,
 		StopReason:  "duration",
+		Connections: 10,
 		Scenarios: []ScenarioRow{
 			{Name: "browse", OK: 100, Failed: 1, Rate: 33.666, P50: 20340 * time.Microsecond, P90: 45 * time.Millisecond, P99: 120 * time.Millisecond, Max: 1249 * time.Millisecond},
 			{Name: "login\twith tab", OK: 23, Failed: 3, Rate: 8.6, P50: 850 * time.Microsecond, P90: 1200 * time.Microsecond, P99: 3 * time.Millisecond, Max: 3 * time.Second},
@@ -124,6 +125,8 @@ func TestWriteSummary(t *testing.T) {
 		{"open_short_of_cpu", Summary{Elapsed: 2 * time.Second, Started: 540, OK: 540, MaxWorkers: 30, PeakBusy: 30, StopReason: "duration",
 			Scheduled: 600, Dropped: 60, StartLag: [3]time.Duration{106 * time.Microsecond, 980 * time.Millisecond, time.Second},
 			CPU: 1960 * time.Millisecond, Procs: 1}},
+		{"churning", Summary{Elapsed: 2 * time.Second, Started: 400, OK: 400, MaxWorkers: 4, StopReason: "duration", Connections: 397,
+			Requests: []RequestRow{{Name: "GET /", Count: 400, Rate: 200, Status: map[int]int64{200: 400}}}}},
 		{"open_before_busy", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, StopReason: "duration",
 			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
 	}

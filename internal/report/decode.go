@@ -112,6 +112,9 @@ func factsOf(r *result, open bool) []Fact {
 		reqs, reqErrs = reqs+q.Count, reqErrs+q.Errors
 	}
 	facts = append(facts, Fact{"Requests", fmt.Sprintf("%s, %s without a response", count(reqs), count(reqErrs))})
+	if r.Connections > 0 {
+		facts = append(facts, Fact{"Connections", count(r.Connections) + " opened"})
+	}
 	if open {
 		facts = append(facts, Fact{"Starts", fmt.Sprintf("%s scheduled, %s dropped (%s)", count(r.Scheduled), count(r.Dropped), pct(r.Dropped, r.Scheduled))})
 		if l := r.StartLag; l != nil && r.Started > 0 {

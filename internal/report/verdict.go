@@ -113,6 +113,13 @@ func verdictOf(r *result) Verdict {
 	if short {
 		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", ratio.WholePercent(busy), advice.ShortOfCPUText))
 	}
+	var reqs int64
+	for _, q := range r.Requests {
+		reqs += q.Count
+	}
+	if advice.Churning(r.Connections, reqs) {
+		v.Notes = append(v.Notes, fmt.Sprintf("%s connections were opened for %s requests. %s", count(r.Connections), count(reqs), advice.ChurningText))
+	}
 	switch missing := missingSegments(r.Segment); {
 	case r.Partial && missing != "":
 		v.Notes = append(v.Notes, "A partial merge: "+missing+" missing, so the figures and the verdict cover the other segments only.")

@@ -52,6 +52,7 @@ type File struct {
 	PeakBusy    int                 `json:"peak_busy,omitempty"` // the open model only
 	CPU         time.Duration       `json:"cpu_ns,omitempty"`    // the process's, from time zero to the end
 	Procs       int                 `json:"procs,omitempty"`     // GOMAXPROCS
+	Connections int64               `json:"connections,omitempty"`
 	SizingRatio float64             `json:"sizing_ratio,omitempty"`
 	SizingRate  float64             `json:"sizing_rate,omitempty"`
 	MaxFailures int                 `json:"max_failures_allowed,omitempty"`
@@ -288,6 +289,7 @@ type Point struct {
 	Busy    int           `json:"busy,omitempty"` // the open model only
 	Started int64         `json:"started"`
 	Dropped int64         `json:"dropped,omitempty"`
+	Conns   int64         `json:"connections,omitempty"`
 }
 
 // Share is one share of a merged run as the share's own result had it: a

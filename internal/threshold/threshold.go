@@ -48,7 +48,7 @@ var metrics = [...]map[string]Kind{
 		"rps": PerSecond, "runs_per_s": PerSecond,
 		"dropped": Count, "scheduled": Count,
 		"start_lag_p50": Latency, "start_lag_p99": Latency, "start_lag_max": Latency, "peak_busy": Count,
-		"cpu_busy": Rate,
+		"cpu_busy": Rate, "connections": Count,
 	},
 	Scenario: {
 		"p50": Latency, "p90": Latency, "p95": Latency, "p99": Latency, "p999": Latency,
@@ -372,6 +372,7 @@ type Group struct {
 	Started                 int64     // scenario runs started (a run)
 	Dropped, Scheduled      int64     // the open model's starts (a run)
 	PeakBusy                int64     // the open model's most workers busy at once (a run)
+	Connections             int64     // the connections the sessions opened (a run)
 	CPUBusy                 float64   // the share of its CPUs the process kept busy, 0 to 1; 0: unknown (a run)
 	StartLag                Quantiles // how late the open model's starts began (a run)
 	Count, Errors           int64     // requests: of a name, or of the whole run (Count only)
@@ -418,6 +419,8 @@ func (t *Threshold) Measure(f Figures) float64 {
 			return float64(g.Scheduled)
 		case "peak_busy":
 			return float64(g.PeakBusy)
+		case "connections":
+			return float64(g.Connections)
 		case "cpu_busy":
 			if g.CPUBusy <= 0 {
 				return math.NaN() // not known (yet): nothing measured

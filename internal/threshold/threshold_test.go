@@ -76,7 +76,7 @@ func (f figures) Request(n string) (Group, bool) {
 func TestMeasure(t *testing.T) {
 	f := figures{
 		"": {OK: 90, Failed: 10, Interrupted: 2, Started: 100, Count: 400, Latency: Quantiles{P99: 300 * time.Millisecond},
-			PeakBusy: 12, StartLag: Quantiles{P50: time.Millisecond, P99: 4 * time.Millisecond, Max: 9 * time.Millisecond}, CPUBusy: 0.75},
+			PeakBusy: 12, StartLag: Quantiles{P50: time.Millisecond, P99: 4 * time.Millisecond, Max: 9 * time.Millisecond}, CPUBusy: 0.75, Connections: 7},
 		"s:buy":    {OK: 9, Failed: 1},
 		"r:GET /a": {Count: 100, Errors: 5, Latency: Quantiles{P50: 20 * time.Millisecond}},
 	}
@@ -98,6 +98,7 @@ func TestMeasure(t *testing.T) {
 		{"start_lag_max < 1s", 0.009},
 		{"peak_busy < 20", 12},
 		{"cpu_busy < 90%", 0.75},
+		{"connections < 100", 7},
 	}
 	for _, tt := range tests {
 		th, err := Parse(tt.expr)
