@@ -172,7 +172,7 @@ func countDials(tr *http.Transport, n *atomic.Int64) {
 	count := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
-			if err == nil {
+			if err == nil && c != nil { // net/http turns (nil, nil) into an error
 				n.Add(1)
 			}
 			return c, err

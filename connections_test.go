@@ -2,17 +2,20 @@ package molotov
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// Result.Connections counts the connections the sessions opened, as the
-// target sees them, whichever way the transport dials; the timeline has
+// Result.Connections counts the connections the sessions opened, as a
+// target without a proxy between sees them, whichever way the transport dials; the timeline has
 // them second by second.
 func TestConnectionsCounted(t *testing.T) {
 	const workers, runs = 3, 20
@@ -94,7 +97,9 @@ func TestJSONHelpersKeepTheirConnection(t *testing.T) {
 		w.Write([]byte(`{"id": 1, "name": "an item with a body the caller does not want"}` + "\n"))
 	})
 	mux.HandleFunc("GET /items/1", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"id": 1}` + "\n\n")) // more after the value than the decoder reads
+		w.Write([]byte(`{"id": 1}`))
+		w.(http.Flusher).Flush() // chunked: the decoder has its value before the body's end
+		w.Write([]byte("\n\n"))
 	})
 	mux.HandleFunc("POST /bad", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "a reason the caller does not read", http.StatusBadRequest)
@@ -145,4 +150,65 @@ func TestMergeAddsConnections(t *testing.T) {
 		perSecond += p.Connections
 	}
 	assert.Equal(t, merged.Connections, perSecond)
+}
+
+// Over TLS each connection counts once, whether the transport dials and
+// shakes hands itself or a DialTLSContext of the user's does both.
+func TestConnectionsCountedOverTLS(t *testing.T) {
+	const workers, runs = 2, 5
+	for _, tc := range []struct {
+		name    string
+		dialTLS bool
+	}{{"the transport's handshake", false}, {"a DialTLSContext of the user's", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var accepted, dialed atomic.Int64
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(sbOK))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					accepted.Add(1)
+				}
+			}
+			srv.StartTLS()
+			defer srv.Close()
+			reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+			if tc.dialTLS {
+				reg.Setup(func(context.Context, int, *Runner) (*SessionConfig, error) {
+					return &SessionConfig{ConfigureTransport: func(tr *http.Transport) {
+						tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+							dialed.Add(1)
+							d := &tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // the test's own server
+							return d.DialContext(ctx, network, addr)
+						}
+					}}, nil
+				})
+			}
+			res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, Workers: workers, MaxRuns: runs, Quiet: true, InsecureSkipVerify: true})
+			require.EqualValues(t, workers*runs, res.OK, "errors: %v", res.Errors)
+			assert.EqualValues(t, workers, res.Connections)
+			assert.Equal(t, accepted.Load(), res.Connections, "the target's count")
+			if tc.dialTLS {
+				assert.Equal(t, res.Connections, dialed.Load())
+			}
+		})
+	}
+}
+
+// Connections opened after the last whole second, with no run ending
+// since (here a TeardownSession's request), are in the timeline's last
+// point: its seconds add up to the run's count.
+func TestTimelineKeepsTheLastConnections(t *testing.T) {
+	srv := serveFunc(t, sbOK)
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	reg.TeardownSession(func(ctx context.Context, s *Session) error {
+		time.Sleep(1100 * time.Millisecond) // past the first point
+		s.Client.CloseIdleConnections()
+		return sbGet(ctx, s, "/")
+	})
+	res := sbRun(t, Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 1, Quiet: true})
+	require.EqualValues(t, 2, res.Connections, "errors: %v", res.Errors)
+	var perSecond int64
+	for _, p := range res.Timeline {
+		perSecond += p.Connections
+	}
+	assert.Equal(t, res.Connections, perSecond, "timeline %+v", res.Timeline)
 }

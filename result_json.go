@@ -135,7 +135,7 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	}
 	for _, p := range r.Timeline {
 		j.Timeline = append(j.Timeline, resultjson.Point{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
-			Started: p.Started, Dropped: p.Dropped, Conns: p.Connections})
+			Started: p.Started, Dropped: p.Dropped, Connections: p.Connections})
 	}
 	return resultjson.Encode(w, &j)
 }
@@ -218,7 +218,7 @@ func ReadResult(r io.Reader) (*Result, error) {
 	}
 	for _, p := range j.Timeline {
 		res.Timeline = append(res.Timeline, TimelinePoint{Second: p.Second, OK: p.OK, Failed: p.Failed, P50: p.P50, P90: p.P90, P99: p.P99, Workers: p.Workers, Busy: p.Busy,
-			Started: p.Started, Dropped: p.Dropped, Connections: p.Conns})
+			Started: p.Started, Dropped: p.Dropped, Connections: p.Connections})
 	}
 	return res, nil
 }

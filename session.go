@@ -21,11 +21,16 @@ import (
 // SessionConfig shapes one worker's session. Setup returns it; nil means
 // the defaults.
 type SessionConfig struct {
-	BaseURL            string                // overrides Runner.BaseURL for this worker
-	Header             http.Header           // sent with every request of the session (unless the request sets it)
-	Timeout            time.Duration         // bounds each whole request, body included; zero: Runner.RequestTimeout
-	ConfigureTransport func(*http.Transport) // TLS, proxies, limits on the worker's own transport (a clone of http.DefaultTransport with MaxIdleConnsPerHost 16 and no IdleConnTimeout)
-	Transport          http.RoundTripper     // replaces the transport; still wrapped so requests are measured
+	BaseURL string        // overrides Runner.BaseURL for this worker
+	Header  http.Header   // sent with every request of the session (unless the request sets it)
+	Timeout time.Duration // bounds each whole request, body included; zero: Runner.RequestTimeout
+	// ConfigureTransport sets TLS, proxies or limits on the worker's own
+	// transport (a clone of http.DefaultTransport with MaxIdleConnsPerHost
+	// 16 and no IdleConnTimeout). Its dialers are then wrapped to count
+	// Result.Connections: one that sets DialContext to nil gets a zero
+	// net.Dialer's, and HTTP/2 then needs ForceAttemptHTTP2.
+	ConfigureTransport func(*http.Transport)
+	Transport          http.RoundTripper // replaces the transport; still wrapped so requests are measured
 }
 
 // Session is one worker's HTTP session, like the aiohttp session that
@@ -225,7 +230,9 @@ func (s *Session) Do(req *http.Request) (*http.Response, error) {
 }
 
 // GetJSON sends a GET request and decodes a 2xx JSON response into out
-// (unless out is nil). Any other status is a *StatusError.
+// (unless out is nil). Any other status is a *StatusError. It reads what
+// the decoder leaves of the body (up to 256 KiB, for at most 100 ms) before
+// closing it, so that the connection is kept.
 func (s *Session) GetJSON(ctx context.Context, url string, out any) error {
 	req, err := http.NewRequestWithContext(s.requestContext(ctx), http.MethodGet, s.URL(url), nil)
 	if err != nil {
@@ -236,7 +243,8 @@ func (s *Session) GetJSON(ctx context.Context, url string, out any) error {
 }
 
 // PostJSON sends in encoded as JSON and decodes a 2xx JSON response into
-// out (unless out is nil). Any other status is a *StatusError.
+// out (unless out is nil). Any other status is a *StatusError. Like
+// GetJSON, it reads the rest of the body before closing it.
 func (s *Session) PostJSON(ctx context.Context, url string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {

@@ -82,14 +82,16 @@ type Result struct {
 	// tell (Windows).
 	CPU   time.Duration
 	Procs int
-	// Connections counts the connections that the sessions opened over the
-	// run, set-up fixtures included: dials that succeeded, one per TCP
-	// connection (a TLS handshake rides on its dial; HTTP/2 shares one
-	// connection among requests). With keep-alive a session opens one per
-	// host and reuses it; about one per request means the target closes
-	// its connections, which costs the generator and the target a dial
-	// (and a handshake) per request. Sessions on a SessionConfig.Transport
-	// of their own are not counted.
+	// Connections counts the connections that the sessions opened by the
+	// end of the run, set-up fixtures included: dials that succeeded, one
+	// per TCP connection (to the proxy, through one; a TLS handshake rides
+	// on its dial; HTTP/2 shares one connection among requests). With
+	// keep-alive a session opens one per host and reuses it. About one per
+	// request costs the generator and the target a dial (and a handshake)
+	// each: the target closes its connections (Connection: close),
+	// scenarios close bodies before reading them to their end, or a
+	// session sends more requests at once than its transport keeps open.
+	// Sessions on a SessionConfig.Transport of their own are not counted.
 	Connections int64
 	// Thresholds lists every Runner.Threshold with its measured value and
 	// verdict, in the order given; empty while the run goes on.

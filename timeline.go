@@ -56,10 +56,12 @@ func (tl *timeline) finish() []TimelinePoint {
 	return tl.points
 }
 
-// pending reports runs that ended since the last point.
+// pending reports what changed since the last point: runs that started
+// or ended, starts dropped, connections opened.
 func (tl *timeline) pending() bool {
 	st := tl.rs.stats
-	return st.ok.Load() != tl.prevOK || st.failed.Load() != tl.prevFailed
+	return st.ok.Load() != tl.prevOK || st.failed.Load() != tl.prevFailed || st.started.Load() != tl.prevStarts ||
+		st.dropped.Load() != tl.prevDrops || st.conns.Load() != tl.prevConns
 }
 
 func (tl *timeline) point() {

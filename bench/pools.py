@@ -7,7 +7,8 @@ Runs in turns, REPS times, each at one offered rate:
   largest pool;
 - bench/openfloor -warm with that pool: the thinnest open-model generator on
   net/http, the open model's floor, waking once per start and, above
-  4,000/s, once per 750 µs window as loadgen does;
+  4,000/s, once per window as the library does (12 intervals, at most
+  750 µs);
 - the closed loop (-workers 50);
 - when F1 names a binary of ../shared/bench/f1, f1's `run constant`.
 All on the shared harness's target, pinned as its "pinned" mode (target on
@@ -53,8 +54,10 @@ big = max(pools, key=int)
 tools[f"{big} workers, -warm"] = pin + [loadgen, "-url", url, "-rate", str(rate), "-max-workers", big, "-duration", dur, "-warm"]
 floor = pin + [openfloor, "-url", url, "-rate", str(rate), "-workers", big, "-duration", dur, "-warm"]
 tools[f"openfloor, {big} workers, -warm, a wake per start"] = floor
-if rate > 4000:  # where loadgen batches its starts, the same 750 µs window
-    tools[f"openfloor, {big} workers, -warm, -window 750us"] = floor + ["-window", "750us"]
+interval_us = 1e6 / rate
+if interval_us < 250:  # where the library batches its starts: the same window (open.go, batchWindow)
+    window = f"{min(12 * interval_us, 750):.0f}us"
+    tools[f"openfloor, {big} workers, -warm, -window {window}"] = floor + ["-window", window]
 tools["closed loop, 50 workers"] = pin + [loadgen, "-url", url, "-workers", "50", "-duration", dur]
 if f1:
     tools["f1"] = pin + ["env", "F1_LOG_FORMAT=json", f1, "--url", url, "run", "constant", "get",

@@ -18,9 +18,11 @@
 // pool's size (max_workers), its most workers busy at once (peak_busy)
 // and the start lag's p50, p99 and max in
 // nanoseconds (start_lag_p99_ns...).
-// -warm opens every session's connection before the run's time zero (one
-// GET in SetupSession, counted among the requests but not the runs), as
-// bench/openfloor -warm does. -cpuprofile and -memprofile write pprof
+// -warm makes one GET per session in SetupSession (counted among the
+// requests but not the runs): in the open model the pool is set up before
+// the run's time zero, so every session starts with its connection open,
+// as with bench/openfloor -warm; in the closed model each worker is set up
+// as it starts. -cpuprofile and -memprofile write pprof
 // profiles of the run.
 //
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
@@ -97,7 +99,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxRuns, "max-runs", 0, "scenario runs per worker; 0: no limit")
 	fs.Float64Var(&o.rate, "rate", 0, "open model: scenario runs started per second (needs -duration); 0: closed model")
 	fs.IntVar(&o.maxWorkers, "max-workers", 0, "open model: sessions available; 0: -workers when given, else rate x 1s")
-	fs.BoolVar(&o.warm, "warm", false, "each session makes one request in SetupSession, before the run's time zero, so that none opens its connection during the run")
+	fs.BoolVar(&o.warm, "warm", false, "each session makes one request in SetupSession: with -rate, before the run's time zero, so that no start opens a connection")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile of the run (go tool pprof -sample_index=alloc_objects) to this file")
 	if err := fs.Parse(args); err != nil {

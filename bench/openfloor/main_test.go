@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,19 +29,44 @@ type result struct {
 	LagSteady                      int64   `json:"start_lag_p99_steady_ns"`
 }
 
-// arrivals is a test target that notes when each request came.
+// arrivals is a test target that notes when each request came, and
+// counts the connections it accepted.
 type arrivals struct {
-	mu sync.Mutex
-	at []time.Time
+	mu    sync.Mutex
+	at    []time.Time
+	conns int
+	delay time.Duration // before each answer
 }
 
 func (a *arrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.at = append(a.at, time.Now())
 	a.mu.Unlock()
+	time.Sleep(a.delay)
 	if r.URL.Path == "/fail" {
 		http.Error(w, "no", http.StatusServiceUnavailable)
 	}
+}
+
+// counts returns the requests and connections seen so far.
+func (a *arrivals) counts() (requests, conns int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.at), a.conns
+}
+
+// serve starts a on loopback; Close ends it.
+func (a *arrivals) serve() *httptest.Server {
+	srv := httptest.NewUnstartedServer(a)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			a.mu.Lock()
+			a.conns++
+			a.mu.Unlock()
+		}
+	}
+	srv.Start()
+	return srv
 }
 
 func runJSON(t *testing.T, args ...string) result {
@@ -67,7 +94,7 @@ func TestRunSpacesItsStarts(t *testing.T) {
 
 func testSpacing(t *testing.T, window string) {
 	var a arrivals
-	srv := httptest.NewServer(&a)
+	srv := a.serve()
 	defer srv.Close()
 	res := runJSON(t, "-url", srv.URL, "-rate", "200", "-workers", "10", "-duration", "500ms", "-window", window)
 	if res.Scheduled != 100 {
@@ -76,12 +103,20 @@ func testSpacing(t *testing.T, window string) {
 	if got := res.OK + res.Failed + res.Dropped; got != res.Scheduled || res.Failed != 0 {
 		t.Errorf("ok %d + failed %d + dropped %d, want scheduled %d and no failure", res.OK, res.Failed, res.Dropped, res.Scheduled)
 	}
-	if int64(len(a.at)) != res.OK {
-		t.Errorf("the target saw %d requests, want ok = %d", len(a.at), res.OK)
+	a.mu.Lock()
+	at := slices.Clone(a.at)
+	a.mu.Unlock()
+	if int64(len(at)) != res.OK {
+		t.Errorf("the target saw %d requests, want ok = %d", len(at), res.OK)
 	}
 	// Start 99 is due at 495 ms: a burst would put every request within a few ms.
-	if spread := a.at[len(a.at)-1].Sub(a.at[0]); spread < 400*time.Millisecond {
+	if spread := at[len(at)-1].Sub(at[0]); spread < 400*time.Millisecond {
 		t.Errorf("the requests came within %v, want them spread over about 495 ms", spread)
+	}
+	// Each start goes to the worker that came free last: at this pace one
+	// or two of the ten are enough, and so are their connections.
+	if _, conns := a.counts(); conns > 3 {
+		t.Errorf("the target accepted %d connections from 10 workers, want at most 3: starts cycled through the pool", conns)
 	}
 	if res.LagP50 < 0 || res.LagP50 > res.LagP99 || res.LagP99 > res.LagMax || res.LagMax > int64(time.Second) {
 		t.Errorf("start lag p50 %d ≤ p99 %d ≤ max %d ≤ 1 s does not hold", res.LagP50, res.LagP99, res.LagMax)
@@ -95,15 +130,33 @@ func testSpacing(t *testing.T, window string) {
 // counted as such.
 func TestRunWarmAndFailures(t *testing.T) {
 	var a arrivals
-	srv := httptest.NewServer(&a)
+	srv := a.serve()
 	defer srv.Close()
 	res := runJSON(t, "-url", srv.URL, "-rate", "100", "-workers", "4", "-duration", "200ms", "-warm")
-	if res.OK != 20 || len(a.at) != 24 {
-		t.Errorf("ok = %d and the target saw %d requests, want 20 and 20 + 4 warming ones", res.OK, len(a.at))
+	if requests, conns := a.counts(); res.OK != 20 || requests != 24 || conns != 4 {
+		t.Errorf("ok = %d, the target saw %d requests on %d connections; want 20, 20 + 4 warming ones, 4", res.OK, requests, conns)
 	}
 	res = runJSON(t, "-url", srv.URL+"/fail", "-rate", "100", "-workers", "4", "-duration", "200ms")
 	if res.Failed != 20 || res.OK != 0 {
 		t.Errorf("ok = %d, failed = %d against a 503, want 0 and 20", res.OK, res.Failed)
+	}
+}
+
+// A pool too small for the target queues starts (they begin late) and
+// drops those that find the queue full; every start is counted once.
+func TestRunDropsWhatThePoolCannotTake(t *testing.T) {
+	a := arrivals{delay: 50 * time.Millisecond}
+	srv := a.serve()
+	defer srv.Close()
+	res := runJSON(t, "-url", srv.URL, "-rate", "200", "-workers", "1", "-duration", "300ms")
+	if res.Scheduled != 60 || res.OK+res.Failed+res.Dropped != res.Scheduled {
+		t.Errorf("scheduled %d, ok %d + failed %d + dropped %d: want 60, all accounted for", res.Scheduled, res.OK, res.Failed, res.Dropped)
+	}
+	if res.Dropped < 30 || res.OK < 2 {
+		t.Errorf("dropped %d, ok %d: one worker at 50 ms a request takes about 7 of 60 starts", res.Dropped, res.OK)
+	}
+	if res.LagMax < int64(20*time.Millisecond) {
+		t.Errorf("start_lag_max_ns = %d, want the queued start's wait (tens of ms)", res.LagMax)
 	}
 }
 

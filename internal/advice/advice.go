@@ -24,15 +24,17 @@ func PoolExhausted(shortOfCPU bool) string {
 	return "raise MaxWorkers, or compare the latency with the service time to see whether the target slowed"
 }
 
-// Churning reports whether a run opened about one connection per request
-// (molotov.Result.Connections): at least one for every two requests,
-// over enough requests to tell.
-func Churning(conns, requests int64) bool {
-	return requests >= churnMinRequests && 2*conns >= requests
+// Churning reports whether most of a run's requests opened a connection
+// (molotov.Result.Connections), beyond the first one of each of its
+// sessions (molotov.Result.MaxWorkers): more new connections than reused
+// ones, over enough requests to tell.
+func Churning(conns, requests, sessions int64) bool {
+	extra, later := conns-sessions, requests-sessions
+	return later >= churnMinRequests && 2*extra > later
 }
 
-// churnMinRequests is how many requests a run needs before Churning
-// judges it: below, a pool's first dials are most of its connections.
+// churnMinRequests is how many requests beyond the sessions' first a run
+// needs before Churning judges it.
 const churnMinRequests = 100
 
 // ChurningText is what to do about a run whose requests opened about a

@@ -45,8 +45,8 @@ type Summary struct {
 	CPU   time.Duration
 	Procs int
 	// Connections is how many connections the sessions opened; zero: not
-	// shown. When they are about one per request (advice.Churning, with
-	// the requests of Requests), the summary says why that costs.
+	// shown. When most requests (of Requests) opened one (advice.Churning,
+	// beyond a first one per worker), the summary says why that costs.
 	Connections int64
 
 	// Scenarios, Requests and Errors are shown in the given order.
@@ -121,7 +121,7 @@ func WriteSummary(w io.Writer, s Summary) {
 			requests += r.Count
 		}
 		fmt.Fprintf(w, "Connections opened: %d, for %d requests\n", s.Connections, requests)
-		if advice.Churning(s.Connections, requests) {
+		if advice.Churning(s.Connections, requests, int64(s.MaxWorkers)) {
 			fmt.Fprintln(w, advice.ChurningText)
 		}
 	}

@@ -117,7 +117,7 @@ func verdictOf(r *result) Verdict {
 	for _, q := range r.Requests {
 		reqs += q.Count
 	}
-	if advice.Churning(r.Connections, reqs) {
+	if advice.Churning(r.Connections, reqs, int64(r.MaxWorkers)) {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s connections were opened for %s requests. %s", count(r.Connections), count(reqs), advice.ChurningText))
 	}
 	switch missing := missingSegments(r.Segment); {

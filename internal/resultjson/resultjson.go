@@ -279,17 +279,17 @@ func (p *scanner) fail() error {
 
 // Point is a second of the timeline.
 type Point struct {
-	Second  int           `json:"t"`
-	OK      int64         `json:"ok"`
-	Failed  int64         `json:"failed"`
-	P50     time.Duration `json:"p50_ns"`
-	P90     time.Duration `json:"p90_ns"`
-	P99     time.Duration `json:"p99_ns"`
-	Workers int           `json:"workers"`
-	Busy    int           `json:"busy,omitempty"` // the open model only
-	Started int64         `json:"started"`
-	Dropped int64         `json:"dropped,omitempty"`
-	Conns   int64         `json:"connections,omitempty"`
+	Second      int           `json:"t"`
+	OK          int64         `json:"ok"`
+	Failed      int64         `json:"failed"`
+	P50         time.Duration `json:"p50_ns"`
+	P90         time.Duration `json:"p90_ns"`
+	P99         time.Duration `json:"p99_ns"`
+	Workers     int           `json:"workers"`
+	Busy        int           `json:"busy,omitempty"` // the open model only
+	Started     int64         `json:"started"`
+	Dropped     int64         `json:"dropped,omitempty"`
+	Connections int64         `json:"connections,omitempty"`
 }
 
 // Share is one share of a merged run as the share's own result had it: a
