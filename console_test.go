@@ -97,7 +97,7 @@ func TestConsolePeriodicLinesAndSummary(t *testing.T) {
 	assert.Regexp(t, `(?m)^Scenarios\n\s+scenario\s+runs\s+failed\s+runs/s\s+p50\s+p90\s+p99\s+max\n\s+browse\s+`+sbItoa(res.OK+res.Failed)+`\s+`+sbItoa(res.Failed)+`\s`, summary)
 	rs := res.Requests["GET /page"]
 	require.NotNil(t, rs)
-	assert.Regexp(t, `(?m)^Requests\n\s+request\s+count\s+errors\s+req/s\s+p50\s+p90\s+p99\s+max\s+status\n\s+GET /page\s+`+sbItoa(rs.Count)+`\s+0\s.*\s200:`+sbItoa(rs.Status[200])+` 503:`+sbItoa(rs.Status[503])+`$`, summary)
+	assert.Regexp(t, `(?m)^Requests\n\s+request\s+count\s+no response\s+req/s\s+p50\s+p90\s+p99\s+max\s+status\n\s+GET /page\s+`+sbItoa(rs.Count)+`\s+0\s.*\s200:`+sbItoa(rs.Status[200])+` 503:`+sbItoa(rs.Status[503])+`$`, summary)
 	assert.Regexp(t, `(?m)^Top errors\n\s+`+sbItoa(res.Failed)+`\s+molotov: GET http://\S+/page: status 503 Service Unavailable, want 2xx$`, summary)
 }
 

@@ -10,7 +10,7 @@ import (
 
 // CPUBusy is the share of its CPUs that the process kept busy during the
 // run: CPU over Elapsed × Procs, from 0 to 1; zero when the CPU time is
-// unknown. Near 1, the load generator was short of CPU: its own delays
+// unknown, or the run too short to tell (under 100 ms). Near 1, the load generator was short of CPU: its own delays
 // are part of every latency it measured and, in the open model, of the
 // start lag. Lower the load (Rate, Workers, MaxWorkers), give the
 // process more CPUs, or split the run into shares (Segment).

@@ -77,8 +77,7 @@ func (r *Result) failuresOverBudget() (failed int64, over bool) {
 }
 
 // failuresJudgedByThresholds reports whether one of the run's thresholds
-// is on failures: failure_rate or failed (of the run or a scenario),
-// error_rate or errors (of a request).
+// is on failures: failure_rate or failed, of the run or a scenario.
 func (r *Result) failuresJudgedByThresholds() bool {
 	for _, tr := range r.Thresholds {
 		if t, err := parseThreshold(tr.Expr); err == nil && t.OnFailures() {

@@ -181,6 +181,9 @@ func TestThresholdsOnFailuresAreTheVerdict(t *testing.T) {
 		{"scenario failure_rate holds", []string{"scenario(work).failure_rate < 30%"}, 0, OutcomePassed, ""},
 		{"failure_rate broken", []string{"failure_rate < 1%"}, 0, OutcomeThresholds, "threshold broken: failure_rate < 1%"},
 		{"a latency threshold does not judge failures", []string{"p99 < 10s"}, 0, OutcomeFailures, "scenario runs failed"},
+		// A request's errors are its requests without a response: runs that
+		// failed on a status (a 401) are not among them.
+		{"a request's error_rate does not judge failures", []string{"request(GET /).error_rate < 50%"}, 0, OutcomeFailures, "scenario runs failed"},
 		{"MaxFailures set: it is the budget", []string{"failure_rate < 50%"}, 2, OutcomeFailures, "reaching MaxFailures (2)"},
 	}
 	for _, tt := range tests {

@@ -278,6 +278,16 @@ func TestSessionBaseURLResolution(t *testing.T) {
 		assert.Equal(t, []string{"/abs", "/abs"}, onA)
 		assert.Contains(t, res.Requests, "GET /abs")
 	})
+
+	t.Run("a path and no BaseURL", func(t *testing.T) {
+		reg := sbOneScenario("u", func(ctx context.Context, s *Session) error {
+			return s.PostJSON(ctx, "/login", map[string]string{"user": "u"}, nil)
+		})
+		res := sbRun(t, Runner{Registry: reg, MaxRuns: 1, Quiet: true})
+		require.EqualValues(t, 1, res.Failed)
+		require.Len(t, res.Errors, 1)
+		assert.Contains(t, res.Errors[0].Error, `Post "/login": no host to send it to: give a base URL (Runner.BaseURL`)
+	})
 }
 
 func TestSessionTimeout(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -86,6 +87,9 @@ func (t *measuringTransport) received(req *http.Request, b *trackedBody, resp *h
 	rs := s.rs
 	st, start, parent := b.st, b.start, b.parent
 	if err != nil {
+		if req.URL.Host == "" { // net/http says: unsupported protocol scheme ""
+			err = fmt.Errorf("no host to send it to: give a base URL (Runner.BaseURL, -molotov.base-url or SessionConfig.BaseURL) or the whole URL: %w", err)
+		}
 		if t.timeout > 0 {
 			if (b.timedOut.Load() || errors.Is(err, context.DeadlineExceeded)) && parent.Err() == nil {
 				// http.Client names the request around this error already.

@@ -158,7 +158,7 @@ func WriteSummary(w io.Writer, s Summary) {
 	}
 
 	if len(s.Requests) > 0 {
-		rows := [][]string{{"request", "count", "errors", "req/s", "p50", "p90", "p99", "max", "status"}}
+		rows := [][]string{{"request", "count", "no response", "req/s", "p50", "p90", "p99", "max", "status"}}
 		for _, r := range s.Requests {
 			row := append([]string{
 				clean(r.Name),

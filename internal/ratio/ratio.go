@@ -39,13 +39,20 @@ func FailureRate(ok, failed, interrupted int64) float64 {
 
 // Busy returns the share of its CPUs that a process kept busy: cpu, the
 // CPU time it used over elapsed, against elapsed × procs (GOMAXPROCS),
-// from 0 to 1; 0 when any of them is not positive.
+// from 0 to 1; 0 (unknown) when any of them is not positive, or when
+// elapsed is shorter than MinBusyElapsed.
 func Busy(cpu, elapsed time.Duration, procs int) float64 {
-	if cpu <= 0 || elapsed <= 0 || procs <= 0 {
+	if cpu <= 0 || elapsed < MinBusyElapsed || procs <= 0 {
 		return 0
 	}
 	return min(cpu.Seconds()/(elapsed.Seconds()*float64(procs)), 1)
 }
+
+// MinBusyElapsed is the shortest time over which Busy tells anything: the
+// kernel accounts CPU time by the scheduler's tick (1 to 10 ms), so over a
+// few milliseconds (a run whose every worker failed its set-up, say) the
+// share could read anything from 0 to 100%.
+const MinBusyElapsed = 100 * time.Millisecond
 
 // WholePercent returns the fraction f in whole percent, rounded down (a
 // figure shown as 90% has reached 90%), up to float rounding: 0.95 is 95.

@@ -48,6 +48,9 @@ func TestBusy(t *testing.T) {
 		{0, time.Second, 2, 0},
 		{time.Second, 0, 2, 0},
 		{time.Second, time.Second, 0, 0},
+		{60 * time.Microsecond, 66 * time.Microsecond, 1, 0}, // too short to tell
+		{99 * time.Millisecond, 99 * time.Millisecond, 1, 0},
+		{100 * time.Millisecond, 100 * time.Millisecond, 1, 1},
 	} {
 		if got := Busy(tt.cpu, tt.elapsed, tt.procs); got != tt.want {
 			t.Errorf("Busy(%v, %v, %d) = %v, want %v", tt.cpu, tt.elapsed, tt.procs, got, tt.want)

@@ -104,15 +104,13 @@ func (t *Threshold) OpenModel() bool {
 	return t.Scope == Run && (strings.HasPrefix(t.Metric, "start_lag_") || t.Metric == "peak_busy")
 }
 
-// OnFailures reports whether the threshold judges failures: failure_rate
-// or failed (of the run or a scenario), error_rate or errors (of a
-// request).
+// OnFailures reports whether the threshold judges the scenario runs'
+// failures: failure_rate or failed, of the run or of a scenario. A
+// request's error_rate and errors count its requests without a response
+// only, not the statuses that failed runs (a 401 that ExpectStatus
+// refused), so they leave the failures to the run's own verdict.
 func (t *Threshold) OnFailures() bool {
-	switch t.Metric {
-	case "failure_rate", "failed", "error_rate", "errors":
-		return true
-	}
-	return false
+	return t.Scope != Request && (t.Metric == "failure_rate" || t.Metric == "failed")
 }
 
 // CheckableLive reports whether the threshold can be judged while the run
