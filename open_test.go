@@ -128,6 +128,8 @@ func TestOpenModelValidation(t *testing.T) {
 		{Runner{Rate: 10, Duration: time.Second, RampUp: time.Second}, "RampUp"},
 		{Runner{Rate: 10, Duration: time.Second, MaxLag: -time.Second}, "MaxLag"},
 		{Runner{Rate: 10, Duration: time.Second, MaxWorkers: -1}, "MaxWorkers"},
+		{Runner{Rate: 10, Duration: time.Second, Workers: 5, MaxWorkers: 20}, "Workers"}, // two pool sizes
+		{Runner{Stages: []Stage{{Duration: time.Second, Rate: 10}}, Workers: 5, MaxWorkers: 20}, "Workers"},
 	} {
 		tt.r.Registry, tt.r.Quiet = reg, true
 		_, err := tt.r.Run(context.Background())

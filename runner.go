@@ -32,6 +32,7 @@ type Runner struct {
 	Rate float64
 	// MaxWorkers is the open model's pool of sessions (workers, each with
 	// its fixtures); zero: Workers when set, else enough for Rate × 1s.
+	// Workers of another size beside it is refused (a ConfigError).
 	// The pool is set up (Setup, SetupSession) before the schedule's
 	// first start: the run's clock, and Duration, start once it is, or at
 	// StartAt.
@@ -273,6 +274,9 @@ type Run struct {
 // the background. It returns the same errors as Run, before any worker
 // starts. Call Wait to collect the Result; cancelling ctx cancels the run.
 func (r *Runner) Start(ctx context.Context) (*Run, error) {
+	if err := r.validatePool(); err != nil {
+		return nil, err
+	}
 	cfg := r.withDefaults()
 	snap := cfg.Registry.snapshot()
 	if err := cfg.validate(&snap); err != nil {

@@ -118,6 +118,17 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 	return c.validateStartAt("")
 }
 
+// validatePool refuses an open model given two pool sizes, before the
+// defaults make Workers the pool: the pool is MaxWorkers, and a Workers
+// that says otherwise (a Molotov user's -w) would be ignored unseen.
+func (r *Runner) validatePool() error {
+	open := r.Rate > 0 || stagesOpen(r.Stages)
+	if open && r.Workers > 0 && r.MaxWorkers > 0 && r.Workers != r.MaxWorkers {
+		return configErr("Workers", "is %d and MaxWorkers %d: in the open model (Rate) the pool of sessions is MaxWorkers alone; drop Workers, or give the pool's size as MaxWorkers (-molotov.max-workers)", r.Workers, r.MaxWorkers)
+	}
+	return nil
+}
+
 // validateOpen checks the open model's options.
 func (c *Runner) validateOpen() error {
 	if len(c.Stages) > 0 {
