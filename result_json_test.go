@@ -279,3 +279,29 @@ func TestResultJSONDoesNotEscapeHTML(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "p99 < 200ms", back.Thresholds[0].Expr)
 }
+
+// A run says where it wrote its files, as absolute paths (under go test a
+// relative path is the package's directory); a Quiet run says nothing.
+func TestRunSaysWhereItWroteItsFiles(t *testing.T) {
+	t.Chdir(t.TempDir())
+	srv := serveFunc(t, sbOK)
+	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
+	for _, quiet := range []bool{false, true} {
+		var out lockedBuffer
+		r := Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 1, Output: &out, ConsoleUpdate: time.Hour, Quiet: quiet,
+			ResultFile: "result.json", htmlFile: "report.html"}
+		_, err := r.Run(context.Background())
+		require.NoError(t, err)
+		for _, f := range []struct{ what, path string }{{"JSON result", "result.json"}, {"HTML report", "report.html"}} {
+			abs, err := filepath.Abs(f.path)
+			require.NoError(t, err)
+			require.FileExists(t, abs)
+			line := "molotov: wrote the " + f.what + " to " + abs + "\n"
+			if quiet {
+				assert.NotContains(t, out.String(), "molotov: wrote")
+			} else {
+				assert.Contains(t, out.String(), line)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -398,6 +399,20 @@ func (r *Run) Snapshot() *Result {
 // for the Result.
 func (r *Run) Stop() { r.rs.stop(StopStopped) }
 
+// wrote says on the run's console where the file of what (the JSON result,
+// the HTML report) went, as an absolute path: under go test a relative
+// one is the package's directory, not where the command was run. It
+// returns err, and says nothing when the file was not written.
+func (r *Run) wrote(what, path string, err error) error {
+	if err == nil && !r.rs.cfg.Quiet {
+		if abs, aerr := filepath.Abs(path); aerr == nil {
+			path = abs
+		}
+		r.rs.console.Println("molotov: wrote the " + what + " to " + path)
+	}
+	return err
+}
+
 // Wait blocks until the run ended and returns its Result. With
 // Runner.ResultFile set, it writes the JSON result there first, and with
 // -molotov.html the HTML report; an error writing it is returned with the
@@ -407,10 +422,10 @@ func (r *Run) Wait() (*Result, error) {
 	r.writeOnce.Do(func() {
 		var errs []error
 		if f := r.rs.cfg.ResultFile; f != "" {
-			errs = append(errs, writeResultFile(f, r.res))
+			errs = append(errs, r.wrote("JSON result", f, writeResultFile(f, r.res)))
 		}
 		if f := r.rs.cfg.htmlFile; f != "" {
-			errs = append(errs, writeHTMLFile(f, r.res))
+			errs = append(errs, r.wrote("HTML report", f, writeHTMLFile(f, r.res)))
 		}
 		r.writeErr = errors.Join(errs...)
 	})
