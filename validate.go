@@ -162,7 +162,7 @@ func (c *Runner) validateOpen() error {
 	case r == 0:
 		return nil
 	case c.MaxRuns > 0 || c.SingleRun:
-		return configErr("Rate", "runs by Duration: MaxRuns and SingleRun belong to the closed model (Rate zero)")
+		return configErr("Rate", "is %v, which starts runs on a schedule until Duration (the open model), but MaxRuns or SingleRun is set too, which counts each worker's runs (the closed model, Rate zero); drop one or the other", r)
 	case c.RampUp > 0:
 		return configErr("RampUp", "spreads worker starts in the closed model; with Rate the schedule sets the pace: drop RampUp")
 	}
