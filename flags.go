@@ -402,6 +402,20 @@ func registerOn(fs *flag.FlagSet) *FlagSet {
 	return set
 }
 
+// sourceError is an option's error with the flag or environment variable
+// that gave the value: "molotov: flag -molotov.threshold: threshold …",
+// once "molotov:" however the option's own error begins.
+type sourceError struct {
+	source string // "flag -molotov.threshold", "environment variable MOLOTOV_RATE"
+	err    error
+}
+
+func (e *sourceError) Error() string {
+	return "molotov: " + e.source + ": " + strings.TrimPrefix(e.err.Error(), "molotov: ")
+}
+
+func (e *sourceError) Unwrap() error { return e.err }
+
 // Apply returns a copy of r with the MOLOTOV_* environment variables and
 // then the flags that were set applied: flag beats environment beats
 // field. An environment variable that does not parse is an error naming
@@ -416,7 +430,7 @@ func (fs *FlagSet) Apply(r Runner) (Runner, error) {
 		spec := &flagSpecs[i]
 		if v, ok := os.LookupEnv(spec.envName()); ok && v != "" {
 			if err := spec.set(&r, v); err != nil {
-				return r, fmt.Errorf("molotov: environment variable %s: %w", spec.envName(), err)
+				return r, &sourceError{"environment variable " + spec.envName(), err}
 			}
 			given[spec.name] = true
 		}
@@ -432,7 +446,7 @@ func (fs *FlagSet) Apply(r Runner) (Runner, error) {
 			}
 			for _, val := range vals {
 				if err := v.spec.set(&r, val); err != nil {
-					return r, fmt.Errorf("molotov: flag -molotov.%s: %w", v.spec.name, err)
+					return r, &sourceError{"flag -molotov." + v.spec.name, err}
 				}
 			}
 			given[v.spec.name] = true

@@ -159,7 +159,9 @@ func TestThresholdFlag(t *testing.T) {
 	t.Setenv("MOLOTOV_THRESHOLD", "p42 < 1s")
 	_, err = (*FlagSet)(nil).Apply(Runner{})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "MOLOTOV_THRESHOLD")
+	assert.True(t, strings.HasPrefix(err.Error(), `molotov: environment variable MOLOTOV_THRESHOLD: threshold "p42 < 1s"`), "one prefix, then the threshold's error: %q", err)
+	var te *ThresholdError
+	assert.ErrorAs(t, err, &te, "the threshold's error stays in the chain")
 }
 
 func TestResultPassed(t *testing.T) {
