@@ -108,6 +108,7 @@ func TestResultJSONRoundTrip(t *testing.T) {
 	}
 	assert.EqualValues(t, 60, res.Started)
 	assert.Positive(t, res.Failed)
+	assert.NotContains(t, string(written), "sizing_tolerance", "a run without Sizing has no sizing tolerance to record")
 }
 
 // Every scenario run is in exactly one second of the timeline.

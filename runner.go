@@ -226,7 +226,7 @@ func (r *Runner) withDefaults() Runner {
 	if c.Workers == 0 {
 		c.Workers = 1
 	}
-	if c.SizingTolerance == 0 {
+	if c.Sizing && c.SizingTolerance == 0 { // without Sizing it means nothing, and results do not record it
 		c.SizingTolerance = DefaultSizingTolerance
 	}
 	if c.RequestTimeout == 0 {
