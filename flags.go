@@ -257,12 +257,16 @@ func resultFileSetter(r *Runner, v string) error {
 func checkResultFile(path string) error { return checkOutputPath(path, "result.json") }
 
 // flagValue is a -molotov.* flag: it checks its value when parsed and keeps
-// it raw until it is applied to a Runner.
+// it raw until it is applied to a Runner. On a go test binary's flags
+// (flag.CommandLine) it checks it only when applied (lazy): a bad value
+// then fails the test with its error alone, where the flag package would
+// print it above the test binary's whole usage and exit.
 type flagValue struct {
 	spec *flagSpec
 	val  string
 	vals []string // every value of a repeatable flag
 	set  bool
+	lazy bool // checked by FlagSet.Apply only
 }
 
 func (f *flagValue) String() string {
@@ -274,7 +278,7 @@ func (f *flagValue) String() string {
 
 func (f *flagValue) Set(v string) error {
 	var scratch Runner
-	if err := f.spec.set(&scratch, v); err != nil {
+	if err := f.spec.set(&scratch, v); err != nil && !f.lazy {
 		return err
 	}
 	f.val, f.set = v, true
@@ -385,17 +389,19 @@ func RegisterFlags(fs *flag.FlagSet) *FlagSet {
 		cmdFlagsMu.Lock()
 		defer cmdFlagsMu.Unlock()
 		if cmdFlags == nil {
-			cmdFlags = registerOn(flag.CommandLine)
+			cmdFlags = registerOn(flag.CommandLine, true)
 		}
 		return cmdFlags
 	}
-	return registerOn(fs)
+	return registerOn(fs, false)
 }
 
-func registerOn(fs *flag.FlagSet) *FlagSet {
+// registerOn registers the flags on fs; lazy ones check their values
+// only when applied.
+func registerOn(fs *flag.FlagSet, lazy bool) *FlagSet {
 	set := &FlagSet{}
 	for i := range flagSpecs {
-		v := &flagValue{spec: &flagSpecs[i]}
+		v := &flagValue{spec: &flagSpecs[i], lazy: lazy}
 		fs.Var(v, "molotov."+v.spec.name, v.spec.usage+" [env "+v.spec.envName()+"]")
 		set.values = append(set.values, v)
 	}

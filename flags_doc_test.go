@@ -2,7 +2,9 @@ package molotov
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,6 +192,24 @@ func TestMisspeltFlagSuggestsTheNearest(t *testing.T) {
 	assert.Equal(t, 2, ee.ExitCode())
 	assert.Contains(t, string(out), "did you mean -molotov.workers?")
 	assert.NotContains(t, string(out), "-test.run", "the -test.* flags are not listed")
+}
+
+// A bad value of a -molotov.* flag on a go test binary fails the load test
+// with the value's error, not the flag package's dump of every -test.*
+// flag above it; a flag set parsed by the caller still refuses it at once.
+func TestBadFlagValueFailsTheTest(t *testing.T) {
+	bin := quickstartTestBinary(t)
+	out, err := exec.Command(bin, "-test.run=^TestLoad$", "-molotov.duration=200ms", "-molotov.threshold=p99<200").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, 1, ee.ExitCode(), "a failed test, not a bad command line:\n%s", out)
+	assert.Contains(t, string(out), `molotov: flag -molotov.threshold: threshold "p99<200": latency "200" needs a unit`)
+	assert.NotContains(t, string(out), "-test.run", "the -test.* flags are not listed")
+
+	fs := flag.NewFlagSet("own", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	RegisterFlags(fs)
+	assert.ErrorContains(t, fs.Parse([]string{"-molotov.threshold=p99<200"}), "needs a unit")
 }
 
 func TestUnknownFlagHelp(t *testing.T) {
