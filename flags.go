@@ -383,7 +383,9 @@ func wantsFlags(arg string) bool {
 // when nil) and returns them; Runner.Test reads the ones on
 // flag.CommandLine. Registering on flag.CommandLine twice returns the
 // first registration. Go test binaries do this by themselves when a
-// -molotov.* flag, -h or -help is on the command line.
+// -molotov.* flag, -h or -help is on the command line. The flags on
+// flag.CommandLine check their values when FlagSet.Apply applies them;
+// those on another flag set, as that set parses them.
 func RegisterFlags(fs *flag.FlagSet) *FlagSet {
 	if fs == nil || fs == flag.CommandLine {
 		cmdFlagsMu.Lock()
