@@ -256,9 +256,10 @@ func resultFileSetter(r *Runner, v string) error {
 // not exist yet is accepted: GlobalSetup may create it.
 func checkResultFile(path string) error { return checkOutputPath(path, "result.json") }
 
-// flagValue is a -molotov.* flag: it checks its value when parsed and keeps
-// it raw until it is applied to a Runner. On a go test binary's flags
-// (flag.CommandLine) it checks it only when applied (lazy): a bad value
+// flagValue is a -molotov.* flag: it keeps its value raw until it is
+// applied to a Runner, and checks it as its flag set parses it, except on
+// flag.CommandLine (a go test binary's flags), where it checks it only
+// when applied (lazy): a bad value
 // then fails the test with its error alone, where the flag package would
 // print it above the test binary's whole usage and exit.
 type flagValue struct {
@@ -462,6 +463,9 @@ func (fs *FlagSet) Apply(r Runner) (Runner, error) {
 	}
 	if given["stages"] && !given["duration"] {
 		r.Duration = 0
+	}
+	if given["max-workers"] && !given["workers"] && (r.Rate > 0 || stagesOpen(r.Stages)) {
+		r.Workers = 0 // the open model's pool is the one given, not a Workers in the code
 	}
 	return r, nil
 }

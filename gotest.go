@@ -68,13 +68,13 @@ type deadliner interface {
 // Call Test from the test's goroutine, as with t.Fatal.
 func (r *Runner) Test(t TB) *Result {
 	t.Helper()
-	if f := flag.Lookup("test.short"); f != nil && f.Value.String() == "true" {
-		t.Skip("molotov: load test skipped under -short")
-		return nil
-	}
-	cfg, err := commandLineFlags().Apply(*r)
+	cfg, err := commandLineFlags().Apply(*r) // first, so that a bad value fails even under -short
 	if err != nil {
 		t.Fatalf("%v", err)
+		return nil
+	}
+	if f := flag.Lookup("test.short"); f != nil && f.Value.String() == "true" {
+		t.Skip("molotov: load test skipped under -short")
 		return nil
 	}
 	for _, w := range unknownEnv(os.Environ()) {

@@ -115,6 +115,38 @@ func TestOpenModelCorrectsForCoordinatedOmission(t *testing.T) {
 	})
 }
 
+// A pool size given by a flag or the environment replaces a Workers in
+// the code in the open model (the scaffold's Workers: 10 with
+// -molotov.rate and -molotov.max-workers); the closed model keeps its
+// Workers, and equal sizes are accepted.
+func TestMaxWorkersFromTheEnvironment(t *testing.T) {
+	reg, entered := noHTTPRegistry(nil)
+	for _, tt := range []struct {
+		name                string
+		env                 map[string]string
+		r                   Runner
+		workers, maxWorkers int // after Apply
+	}{
+		{"open", map[string]string{"MOLOTOV_RATE": "50", "MOLOTOV_MAX_WORKERS": "20"}, Runner{Workers: 10}, 0, 20},
+		{"open, both given", map[string]string{"MOLOTOV_RATE": "50", "MOLOTOV_MAX_WORKERS": "20", "MOLOTOV_WORKERS": "20"}, Runner{Workers: 10}, 20, 20},
+		{"closed", map[string]string{"MOLOTOV_MAX_WORKERS": "20"}, Runner{Workers: 10}, 10, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			cfg, err := (*FlagSet)(nil).Apply(tt.r)
+			require.NoError(t, err)
+			assert.Equal(t, tt.workers, cfg.Workers)
+			assert.Equal(t, tt.maxWorkers, cfg.MaxWorkers)
+			cfg.Registry, cfg.Quiet, cfg.Duration = reg, true, 100*time.Millisecond
+			_, err = cfg.Run(context.Background())
+			require.NoError(t, err, "the pool is accepted")
+		})
+	}
+	assert.Positive(t, entered.Load())
+}
+
 func TestOpenModelValidation(t *testing.T) {
 	reg, _ := noHTTPRegistry(nil)
 	for _, tt := range []struct {

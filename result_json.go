@@ -160,6 +160,9 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if err := checkShareRows(j.Shares, j.Segment); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrResultFormat, err)
 	}
+	if o := j.Options; o != nil && !o.Sizing {
+		o.SizingTolerance = 0 // older results recorded the default without Sizing: compare and merge them with newer ones alike
+	}
 	res := &Result{
 		Segment: j.Segment, Partial: j.Partial,
 		Started: j.Started, OK: j.OK, Failed: j.Failed, Interrupted: j.Interrupted,

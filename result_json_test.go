@@ -284,10 +284,10 @@ func TestResultJSONDoesNotEscapeHTML(t *testing.T) {
 // A run says where it wrote its files, as absolute paths (under go test a
 // relative path is the package's directory); a Quiet run says nothing.
 func TestRunSaysWhereItWroteItsFiles(t *testing.T) {
-	t.Chdir(t.TempDir())
 	srv := serveFunc(t, sbOK)
 	reg := sbOneScenario("get", func(ctx context.Context, s *Session) error { return sbGet(ctx, s, "/") })
 	for _, quiet := range []bool{false, true} {
+		t.Chdir(t.TempDir()) // the files each pass writes are its own
 		var out lockedBuffer
 		r := Runner{Registry: reg, BaseURL: srv.URL, MaxRuns: 1, Output: &out, ConsoleUpdate: time.Hour, Quiet: quiet,
 			ResultFile: "result.json", htmlFile: "report.html"}
@@ -305,4 +305,23 @@ func TestRunSaysWhereItWroteItsFiles(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Results record the sizing tolerance only with Sizing; those written
+// when every result recorded the default read as if they had not, so
+// that comparing or merging them with newer ones sees no change.
+func TestSizingToleranceRecordedWithSizingOnly(t *testing.T) {
+	cfg := (&Runner{Sizing: true}).withDefaults()
+	assert.Equal(t, DefaultSizingTolerance, optionsOf(&cfg).SizingTolerance)
+	cfg = (&Runner{}).withDefaults()
+	assert.Zero(t, optionsOf(&cfg).SizingTolerance)
+
+	old, err := os.ReadFile(filepath.Join("internal", "report", "testdata", "closed.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(old), `"sizing_tolerance":5`, "the fixture predates the change")
+	a, err := ReadResult(bytes.NewReader(old))
+	require.NoError(t, err)
+	b, err := ReadResult(bytes.NewReader(bytes.Replace(old, []byte(`"sizing_tolerance":5,`), nil, 1)))
+	require.NoError(t, err)
+	assert.Empty(t, optionChanges(a, b), "an old result and a new one of the same options")
 }

@@ -124,7 +124,7 @@ func (c *Runner) validate(snap *registrySnapshot) error {
 func (r *Runner) validatePool() error {
 	open := r.Rate > 0 || stagesOpen(r.Stages)
 	if open && r.Workers > 0 && r.MaxWorkers > 0 && r.Workers != r.MaxWorkers {
-		return configErr("Workers", "is %d and MaxWorkers %d: in the open model (Rate) the pool of sessions is MaxWorkers alone; drop Workers, or give the pool's size as MaxWorkers (-molotov.max-workers)", r.Workers, r.MaxWorkers)
+		return configErr("Workers", "is %d and MaxWorkers %d: in the open model (Rate) the pool of sessions is MaxWorkers alone; drop Workers or make it the same, or give only the pool's size (-molotov.max-workers, which replaces a Workers in the code)", r.Workers, r.MaxWorkers)
 	}
 	return nil
 }
