@@ -3,6 +3,8 @@
 // HTML report.
 package advice
 
+import "fmt"
+
 // ShortOfCPU is the share of its CPUs (molotov.Result.CPUBusy) from which
 // a run's process is taken to have been short of CPU, so that its own
 // delays are part of the figures it measured. Locust warns at 90% of a
@@ -40,3 +42,17 @@ const churnMinRequests = 100
 // ChurningText is what to do about a run whose requests opened about a
 // connection each.
 const ChurningText = "Most requests opened a new connection, which costs the generator and the target a dial (and a TLS handshake) each. Connections are kept when the target does not close them (Connection: close), when scenarios read each response body to its end before closing it, and when a session sends no more requests at once than its transport keeps open (MaxIdleConnsPerHost, 16; see SessionConfig.ConfigureTransport)."
+
+// PoolOversized reports whether the open model's pool (MaxWorkers) was far
+// larger than the load needed: a peak of busy workers at most a quarter of
+// a pool of 20 or more. Every session of the pool is set up (and logs in,
+// when SetupSession does) before the first start.
+func PoolOversized(peakBusy, pool int) bool {
+	return pool >= 20 && peakBusy > 0 && 4*peakBusy <= pool
+}
+
+// PoolOversizedText is what to do about an oversized pool whose peak of
+// busy workers was peakBusy.
+func PoolOversizedText(peakBusy int) string {
+	return fmt.Sprintf("a pool a little above %d (MaxWorkers) would serve this load with fewer sessions to set up", peakBusy)
+}

@@ -130,8 +130,11 @@ func WriteSummary(w io.Writer, s Summary) {
 			FormatDuration(s.StartLag[0]), FormatDuration(s.StartLag[1]), FormatDuration(s.StartLag[2]))
 		if s.PeakBusy > 0 { // zero: a result written before busy workers were counted
 			fmt.Fprintf(w, "Workers busy at once: at most %d of %d", s.PeakBusy, s.MaxWorkers)
-			if s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers {
+			switch {
+			case s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers:
 				fmt.Fprint(w, "; all were busy and starts were dropped: "+advice.PoolExhausted(short))
+			case s.Dropped == 0 && advice.PoolOversized(s.PeakBusy, s.MaxWorkers):
+				fmt.Fprint(w, "; "+advice.PoolOversizedText(s.PeakBusy))
 			}
 			fmt.Fprintln(w)
 		}

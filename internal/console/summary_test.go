@@ -127,6 +127,8 @@ func TestWriteSummary(t *testing.T) {
 			CPU: 1960 * time.Millisecond, Procs: 1}},
 		{"churning", Summary{Elapsed: 2 * time.Second, Started: 400, OK: 400, MaxWorkers: 4, StopReason: "duration", Connections: 397,
 			Requests: []RequestRow{{Name: "GET /", Count: 400, Rate: 200, Status: map[int]int64{200: 400}}}}},
+		{"open_oversized", Summary{Elapsed: time.Second, Started: 300, OK: 300, MaxWorkers: 300, PeakBusy: 2, StopReason: "duration",
+			Scheduled: 300, StartLag: [3]time.Duration{60 * time.Microsecond, 180 * time.Microsecond, time.Millisecond}}},
 		{"open_before_busy", Summary{Elapsed: 2 * time.Second, Started: 600, OK: 600, MaxWorkers: 30, StopReason: "duration",
 			Scheduled: 600, StartLag: [3]time.Duration{106 * time.Microsecond, 6280 * time.Microsecond, 26 * time.Millisecond}}},
 	}

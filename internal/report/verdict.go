@@ -113,6 +113,9 @@ func verdictOf(r *result) Verdict {
 	if short {
 		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", ratio.WholePercent(busy), advice.ShortOfCPUText))
 	}
+	if r.Dropped == 0 && advice.PoolOversized(r.PeakBusy, r.MaxWorkers) {
+		v.Notes = append(v.Notes, fmt.Sprintf("At most %d of %d workers were busy at once: %s.", r.PeakBusy, r.MaxWorkers, advice.PoolOversizedText(r.PeakBusy)))
+	}
 	var reqs int64
 	for _, q := range r.Requests {
 		reqs += q.Count
