@@ -1,9 +1,6 @@
 package report
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,12 +14,8 @@ import (
 // were about as many as requests, the verdict says what that costs and
 // why it comes. A result without the figure shows neither.
 func TestDecodeConnections(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "closed.json"))
-	require.NoError(t, err)
-	var base result
-	require.NoError(t, json.Unmarshal(data, &base))
 	var reqs int64
-	for _, q := range base.Requests {
+	for _, q := range fixture(t, "closed").Requests {
 		reqs += q.Count
 	}
 	require.GreaterOrEqual(t, reqs, int64(100), "the fixture needs enough requests to judge")
@@ -37,12 +30,7 @@ func TestDecodeConnections(t *testing.T) {
 		{"one per request", reqs, count(reqs) + " opened", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := base
-			r.Connections = tt.conns
-			data, err := json.Marshal(&r)
-			require.NoError(t, err)
-			run, err := Decode(data, "closed")
-			require.NoError(t, err)
+			run := decodeWith(t, "closed", func(r *result) { r.Connections = tt.conns })
 			var fact string
 			for _, f := range run.Facts {
 				if f.Label == "Connections" {
