@@ -22,8 +22,8 @@
 // requests but not the runs): in the open model the pool is set up before
 // the run's time zero, so every session starts with its connection open,
 // as with bench/openfloor -warm; in the closed model each worker is set up
-// as it starts. -cpuprofile and -memprofile write pprof
-// profiles of the run.
+// as it starts. -cpuprofile and -memprofile write pprof profiles of the
+// run.
 //
 // Only loopback targets are accepted (127.0.0.0/8, ::1, localhost); any
 // other host is refused with exit status 2, as are bad flags.
@@ -36,15 +36,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/molotov-go/molotov"
+	"github.com/molotov-go/molotov/internal/loopback"
 )
 
 func main() {
@@ -136,27 +134,10 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 
 // checkLoopback refuses any URL that would send load off this machine.
 func checkLoopback(raw string) error {
-	if raw == "" {
-		return usagef("-url is required, for example -url http://127.0.0.1:18080/")
+	if err := loopback.CheckURL(raw, "loadgen"); err != nil {
+		return &usageError{msg: err.Error()}
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return usagef("-url %q does not parse (%v); give a URL such as http://127.0.0.1:18080/", raw, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return usagef("-url %q: need an http:// or https:// URL, for example http://127.0.0.1:18080/", raw)
-	}
-	host := u.Hostname()
-	if host == "" {
-		return usagef("-url %q has no host, for example http://127.0.0.1:18080/", raw)
-	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return usagef("-url %q: host %q is not loopback; loadgen only loads 127.0.0.0/8, ::1 or localhost", raw, host)
+	return nil
 }
 
 // run is main without the process around it: it parses args, runs the

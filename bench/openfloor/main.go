@@ -35,16 +35,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/molotov-go/molotov/internal/loopback"
 	"github.com/molotov-go/molotov/internal/tick"
 )
 
@@ -96,18 +94,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	case o.window < 0 || o.window > time.Millisecond:
 		return nil, fmt.Errorf("-window %v: give 0 (a wake per start) up to 1ms", o.window)
 	}
-	return o, loopback(o.url)
-}
-
-func loopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("-url %q: give an http URL on loopback, for example -url http://127.0.0.1:18080/", raw)
-	}
-	if ip := net.ParseIP(u.Hostname()); strings.EqualFold(u.Hostname(), "localhost") || ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("-url %q: host %q is not loopback; openfloor only loads 127.0.0.0/8, ::1 or localhost", raw, u.Hostname())
+	return o, loopback.CheckURL(o.url, "openfloor")
 }
 
 // worker is one client of the pool and the lags of the starts it took.

@@ -167,7 +167,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	}{
 		{[]string{"-rate", "10", "-duration", "1s"}, "-url"},
 		{[]string{"-url", "http://example.com/", "-rate", "10", "-duration", "1s"}, "not loopback"},
-		{[]string{"-url", "127.0.0.1:80", "-rate", "10", "-duration", "1s"}, "http URL"},
+		{[]string{"-url", "127.0.0.1:80", "-rate", "10", "-duration", "1s"}, "give a URL such as http://"},
 		{[]string{"-url", "http://127.0.0.1:1/", "-duration", "1s"}, "-rate"},
 		{[]string{"-url", "http://127.0.0.1:1/", "-rate", "10"}, "-duration"},
 		{[]string{"-url", "http://127.0.0.1:1/", "-rate", "10", "-duration", "1s", "-workers", "0"}, "-workers"},
