@@ -169,7 +169,8 @@ func (s *Session) close() {
 // or DialTLS). A dial costs one atomic add beside the
 // connection's own work; requests on open connections cost nothing.
 func countDials(tr *http.Transport, n *atomic.Int64) {
-	count := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+	count := func(dial dialFunc) dialFunc {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err == nil && c != nil { // net/http turns (nil, nil) into an error

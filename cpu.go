@@ -10,10 +10,11 @@ import (
 
 // CPUBusy is the share of its CPUs that the process kept busy during the
 // run: CPU over Elapsed × Procs, from 0 to 1; zero when the CPU time is
-// unknown, or the run too short to tell (under 100 ms). Near 1, the load generator was short of CPU: its own delays
-// are part of every latency it measured and, in the open model, of the
-// start lag. Lower the load (Rate, Workers, MaxWorkers), give the
-// process more CPUs, or split the run into shares (Segment).
+// unknown, or the run too short to tell (under 100 ms). Near 1, the load
+// generator was short of CPU: its own delays are part of every latency it
+// measured and, in the open model, of the start lag. Lower the load
+// (Rate, Workers, MaxWorkers), give the process more CPUs, or split the
+// run into shares (Segment).
 func (r *Result) CPUBusy() float64 { return ratio.Busy(r.CPU, r.Elapsed, r.Procs) }
 
 // cpuMeter measures the process's CPU time over the run.

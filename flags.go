@@ -259,9 +259,9 @@ func checkResultFile(path string) error { return checkOutputPath(path, "result.j
 // flagValue is a -molotov.* flag: it keeps its value raw until it is
 // applied to a Runner, and checks it as its flag set parses it, except on
 // flag.CommandLine (a go test binary's flags), where it checks it only
-// when applied (lazy): a bad value
-// then fails the test with its error alone, where the flag package would
-// print it above the test binary's whole usage and exit.
+// when applied (lazy): a bad value then fails the test with its error
+// alone, where the flag package would print it above the test binary's
+// whole usage and exit.
 type flagValue struct {
 	spec *flagSpec
 	val  string

@@ -23,12 +23,12 @@ import (
 // run, of each scenario and of each request, is the one a single run that
 // recorded every share's values would report. Errors are merged by
 // message, status counts by code, and the open model's Scheduled, Dropped
-// and service times likewise, as are Connections. The run's window spans from the earliest
-// Start to the latest End; MaxWorkers and PeakBusy are the sums of the
-// shares' (for PeakBusy an upper bound: the shares' peaks need not have
-// come at once), and so are CPU and Procs (CPUBusy is then the shares'
-// busy share averaged with their GOMAXPROCS as weights, over the merged
-// window: a lower bound when they did not run at once). The
+// and service times likewise, as are Connections. The run's window spans
+// from the earliest Start to the latest End; MaxWorkers and PeakBusy are
+// the sums of the shares' (for PeakBusy an upper bound: the shares' peaks
+// need not have come at once), and so are CPU and Procs (CPUBusy is then
+// the shares' busy share averaged with their GOMAXPROCS as weights, over
+// the merged window: a lower bound when they did not run at once). The
 // timeline is aligned by wall clock: each share's seconds are placed by
 // its Start, to the nearest second after the earliest one; a merged
 // second's P50, P90 and P99 are the shares', averaged with their runs as

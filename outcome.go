@@ -21,8 +21,8 @@ const (
 	// OutcomeFailures: scenario runs failed, more than MaxFailures allows.
 	// When MaxFailures is zero, any failure fails the run, unless a
 	// threshold judges failures (failure_rate or failed, of the run or a
-	// scenario): then the thresholds are the failure verdict. Runs the run itself cancelled
-	// (ForceShutdown at a stop) never count.
+	// scenario): then the thresholds are the failure verdict. Runs the run
+	// itself cancelled (ForceShutdown at a stop) never count.
 	OutcomeFailures Outcome = "failures"
 	// OutcomeThresholds: a threshold broke (at the end, or during the run
 	// under Runner.ThresholdAbort).

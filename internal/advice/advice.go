@@ -44,11 +44,12 @@ const churnMinRequests = 100
 const ChurningText = "Most requests opened a new connection, which costs the generator and the target a dial (and a TLS handshake) each. Connections are kept when the target does not close them (Connection: close), when scenarios read each response body to its end before closing it, and when a session sends no more requests at once than its transport keeps open (MaxIdleConnsPerHost, 16; see SessionConfig.ConfigureTransport)."
 
 // PoolOversized reports whether the open model's pool (MaxWorkers) was far
-// larger than the load needed: a peak of busy workers at most a quarter of
-// a pool of 20 or more. Every session of the pool is set up (and logs in,
-// when SetupSession does) before the first start.
-func PoolOversized(peakBusy, pool int) bool {
-	return pool >= 20 && peakBusy > 0 && 4*peakBusy <= pool
+// larger than the load needed: no start dropped, and a peak of busy
+// workers at most a quarter of a pool of 20 or more. Every session of the
+// pool is set up (and logs in, when SetupSession does) before the first
+// start.
+func PoolOversized(peakBusy, pool int, dropped int64) bool {
+	return dropped == 0 && pool >= 20 && peakBusy > 0 && 4*peakBusy <= pool
 }
 
 // PoolOversizedText is what to do about an oversized pool whose peak of

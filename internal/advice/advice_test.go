@@ -27,19 +27,21 @@ func TestChurning(t *testing.T) {
 func TestPoolOversized(t *testing.T) {
 	for _, tt := range []struct {
 		peak, pool int
+		dropped    int64
 		want       bool
 	}{
-		{1, 300, true},   // Rate × 1s for a fast target
-		{5, 20, true},    // a quarter
-		{6, 20, false},   // more
-		{2, 10, false},   // a small pool: not worth a word
-		{0, 300, false},  // no busy workers counted (an older result)
-		{30, 30, false},  // all busy
-		{75, 300, true},  // a quarter
-		{76, 300, false}, // more
+		{1, 300, 0, true},   // Rate × 1s for a fast target
+		{5, 20, 0, true},    // a quarter
+		{6, 20, 0, false},   // more
+		{2, 10, 0, false},   // a small pool: not worth a word
+		{0, 300, 0, false},  // no busy workers counted (an older result)
+		{30, 30, 0, false},  // all busy
+		{75, 300, 0, true},  // a quarter
+		{76, 300, 0, false}, // more
+		{1, 300, 5, false},  // starts dropped: the pool's size is not what to look at
 	} {
-		if got := PoolOversized(tt.peak, tt.pool); got != tt.want {
-			t.Errorf("PoolOversized(%d, %d) = %v, want %v", tt.peak, tt.pool, got, tt.want)
+		if got := PoolOversized(tt.peak, tt.pool, tt.dropped); got != tt.want {
+			t.Errorf("PoolOversized(%d, %d, %d) = %v, want %v", tt.peak, tt.pool, tt.dropped, got, tt.want)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func WriteSummary(w io.Writer, s Summary) {
 			switch {
 			case s.Dropped > 0 && s.PeakBusy >= s.MaxWorkers:
 				fmt.Fprint(w, "; all were busy and starts were dropped: "+advice.PoolExhausted(short))
-			case s.Dropped == 0 && advice.PoolOversized(s.PeakBusy, s.MaxWorkers):
+			case advice.PoolOversized(s.PeakBusy, s.MaxWorkers, s.Dropped):
 				fmt.Fprint(w, "; "+advice.PoolOversizedText(s.PeakBusy))
 			}
 			fmt.Fprintln(w)

@@ -97,6 +97,15 @@ func Decode(data []byte, label string) (*Run, error) {
 	return run, nil
 }
 
+// requestTotals returns the requests of every name, and those without a
+// response.
+func requestTotals(r *result) (requests, errs int64) {
+	for _, q := range r.Requests {
+		requests, errs = requests+q.Count, errs+q.Errors
+	}
+	return requests, errs
+}
+
 func factsOf(r *result, open bool) []Fact {
 	ended := r.OK + r.Failed
 	facts := []Fact{
@@ -107,10 +116,7 @@ func factsOf(r *result, open bool) []Fact {
 		facts = append(facts, Fact{"Latency", fmt.Sprintf("p50 %s · p90 %s · p99 %s · max %s",
 			dur(r.Latency.P50), dur(r.Latency.P90), dur(r.Latency.P99), dur(r.Latency.Max))})
 	}
-	var reqs, reqErrs int64
-	for _, q := range r.Requests {
-		reqs, reqErrs = reqs+q.Count, reqErrs+q.Errors
-	}
+	reqs, reqErrs := requestTotals(r)
 	facts = append(facts, Fact{"Requests", fmt.Sprintf("%s, %s without a response", count(reqs), count(reqErrs))})
 	if r.Connections > 0 {
 		facts = append(facts, Fact{"Connections", count(r.Connections) + " opened"})

@@ -113,14 +113,10 @@ func verdictOf(r *result) Verdict {
 	if short {
 		v.Notes = append(v.Notes, fmt.Sprintf("The process used %d%% of its CPUs. %s", ratio.WholePercent(busy), advice.ShortOfCPUText))
 	}
-	if r.Dropped == 0 && advice.PoolOversized(r.PeakBusy, r.MaxWorkers) {
+	if advice.PoolOversized(r.PeakBusy, r.MaxWorkers, r.Dropped) {
 		v.Notes = append(v.Notes, fmt.Sprintf("At most %d of %d workers were busy at once: %s.", r.PeakBusy, r.MaxWorkers, advice.PoolOversizedText(r.PeakBusy)))
 	}
-	var reqs int64
-	for _, q := range r.Requests {
-		reqs += q.Count
-	}
-	if advice.Churning(r.Connections, reqs, int64(r.MaxWorkers)) {
+	if reqs, _ := requestTotals(r); advice.Churning(r.Connections, reqs, int64(r.MaxWorkers)) {
 		v.Notes = append(v.Notes, fmt.Sprintf("%s connections were opened for %s requests. %s", count(r.Connections), count(reqs), advice.ChurningText))
 	}
 	switch missing := missingSegments(r.Segment); {
