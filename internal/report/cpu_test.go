@@ -3,8 +3,6 @@ package report
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +17,10 @@ import (
 // busy × its elapsed time × procs.
 func withCPU(t *testing.T, name string, busy float64, procs int) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
-	require.NoError(t, err)
-	var r result
-	require.NoError(t, json.Unmarshal(data, &r))
+	r := fixture(t, name)
 	r.Procs = procs
 	r.CPU = time.Duration(math.Ceil(busy * float64(r.Elapsed) * float64(procs)))
-	out, err := json.Marshal(&r)
+	out, err := json.Marshal(r)
 	require.NoError(t, err)
 	return out
 }
